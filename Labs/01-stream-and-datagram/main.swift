@@ -1,0 +1,106 @@
+// Lab 1: TCP is a stream of bytes; UDP is a sequence of datagrams.
+// The demo writes the same messages both ways on loopback and shows what each read returns.
+import LabKit
+import Sockets
+
+let lab = Lab(name: "stream-and-datagram", usage: """
+    stream-and-datagram: TCP merges and splits writes; UDP keeps each datagram whole.
+
+    usage:
+      stream-and-datagram          run the demo on loopback (what `make lab-1` does)
+      stream-and-datagram --help   this text
+    """)
+
+lab.run { arguments in
+    try arguments.finish()
+    try tcpMergesWrites()
+    say("")
+    try tcpSplitsWrites()
+    say("")
+    try udpKeepsDatagrams()
+}
+
+// ANCHOR: tcp-merge
+/// Three writes, then one read: the receiver gets all the bytes at once, with no trace of
+/// where one write ended and the next began.
+func tcpMergesWrites() throws {
+    let listener = try Listener("tcp", "127.0.0.1:0")
+    say("TCP: listening on \(listener.address)")
+    let client = try dial("tcp", listener.address.description)
+    let server = try listener.accept()
+    // Send each write as its own segment at once (no Nagle batching): the merging we are
+    // about to see happens at the receiver, not in the sender.
+    try client.setNoDelay(true)
+    for word in ["one", "two", "three"] {
+        try client.write(word)
+        say("client: write(\(quoted(Array(word.utf8)))) sent \(word.utf8.count) bytes")
+    }
+    client.close()  // EOF after the three words
+    var reads = 0
+    while case let bytes = try server.read(maxLength: 1024), !bytes.isEmpty {
+        reads += 1
+        say("server: read() returned \(bytes.count) bytes: \(quoted(bytes))")
+    }
+    say("server: read() returned 0 bytes: end of stream")
+    say("=> 3 writes arrived as \(reads) read\(reads == 1 ? "" : "s"): TCP keeps the bytes and their order, not the boundaries")
+    server.close()
+    listener.close()
+}
+// ANCHOR_END: tcp-merge
+
+// ANCHOR: tcp-split
+/// One large write, read with a small buffer: it arrives in pieces.
+func tcpSplitsWrites() throws {
+    let listener = try Listener("tcp", "127.0.0.1:0")
+    let client = try dial("tcp", listener.address.description)
+    let server = try listener.accept()
+    let payload = [UInt8](repeating: 0x2A, count: 200_000)
+    // The writer runs on its own thread: 200 kB is more than the socket buffers hold,
+    // so the write cannot finish until the reader below makes room.
+    let writer = BackgroundThread("writer") {
+        try? client.write(payload)
+        client.close()
+    }
+    say("client: one write() of \(payload.count) bytes")
+    var reads = 0, total = 0, largest = 0
+    while case let bytes = try server.read(maxLength: 65_536), !bytes.isEmpty {
+        reads += 1
+        total += bytes.count
+        largest = max(largest, bytes.count)
+    }
+    writer.join()
+    say("server: \(reads) reads of at most 65536 bytes, \(total) bytes in all, the largest \(largest)")
+    say("=> 1 write arrived as \(reads) reads: the reader sees a stream, cut wherever it happened to read")
+    server.close()
+    listener.close()
+}
+// ANCHOR_END: tcp-split
+
+// ANCHOR: udp
+/// The same words as datagrams: each `recvfrom` returns exactly one `sendto`, whole.
+func udpKeepsDatagrams() throws {
+    let server = try PacketConn("udp", "127.0.0.1:0")
+    let client = try PacketConn("udp", "127.0.0.1:0")
+    say("UDP: bound to \(server.localAddress)")
+    for word in ["one", "two", "three"] {
+        try client.writeTo(Array(word.utf8), server.localAddress)
+        say("client: sendto(\(quoted(Array(word.utf8)))) sent one datagram")
+    }
+    for _ in 0..<3 {
+        let (bytes, sender) = try server.readFrom(maxLength: 1024, until: .after(.seconds(5)))
+        say("server: recvfrom() returned \(bytes.count) bytes from \(sender.map(\.description) ?? "?"): \(quoted(bytes))")
+    }
+    say("=> 3 datagrams arrived as 3 reads: UDP keeps each message whole")
+
+    // A datagram longer than the buffer is cut short, and the rest is gone for good.
+    try client.writeTo(Array("0123456789".utf8), server.localAddress)
+    try client.writeTo(Array("next".utf8), server.localAddress)
+    say("client: sendto(\"0123456789\"), then sendto(\"next\")")
+    let (cut, _) = try server.readFrom(maxLength: 4, until: .after(.seconds(5)))
+    let (next, _) = try server.readFrom(maxLength: 1024, until: .after(.seconds(5)))
+    say("server: recvfrom() with a 4-byte buffer returned \(quoted(cut)); the next recvfrom() returned \(quoted(next))")
+    say("=> the 6 bytes that did not fit were discarded: size UDP buffers for the largest datagram")
+    client.close()
+    server.close()
+}
+// ANCHOR_END: udp

@@ -1,0 +1,85 @@
+// Lab 3: a blocking read. The client's read() sleeps in the kernel until bytes arrive,
+// returns what is there (not what was "sent as one message"), and returns 0 at EOF.
+import Foundation
+import LabKit
+import Sockets
+
+let lab = Lab(name: "blocking-read", usage: """
+    blocking-read: a client blocked in read() until bytes arrive; EOF ends the loop.
+
+    usage:
+      blocking-read               run the demo on loopback (what `make lab-3` does)
+      blocking-read --dial ADDR   connect to ADDR (host:port), copy every byte to stdout until EOF
+      blocking-read --help        this text
+    """)
+
+lab.run { arguments in
+    let target = try arguments.address("--dial")
+    try arguments.finish()
+    if let target {
+        try copyToStdout(from: target)
+    } else {
+        try demo()
+    }
+}
+
+// ANCHOR: copy
+/// `--dial ADDR`: every byte the server sends goes to stdout unchanged, until EOF.
+func copyToStdout(from address: String) throws {
+    let connection = try dial("tcp", address)
+    defer { connection.close() }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = try connection.read(into: &buffer)  // sleeps until bytes or EOF arrive
+        if count == 0 { return }  // EOF: the server closed. Not an error: the normal end.
+        writeRaw(Array(buffer[..<count]))
+    }
+}
+// ANCHOR_END: copy
+
+// ANCHOR: hello-server
+/// The source's hello server, as the demo's peer: it writes "Hello World!\r\n" one byte
+/// per write, then closes. Ours pauses before each word, so the client has to wait.
+func helloServer(_ listener: Listener, pause: Duration) {
+    guard let connection = try? listener.accept() else { return }
+    defer { connection.close() }
+    for word in ["Hello ", "World!\r\n"] {
+        Thread.sleep(forTimeInterval: Double(pause.nanoseconds) / 1e9)
+        for byte in word.utf8 {
+            guard (try? connection.write([byte])) != nil else { return }  // the client hung up
+        }
+    }
+}
+// ANCHOR_END: hello-server
+
+// ANCHOR: demo
+func demo() throws {
+    let listener = try Listener("tcp", "127.0.0.1:0")
+    let pause = Duration.milliseconds(300)
+    say("peer: the source's hello server on \(listener.address): before each word it waits \(shown(pause)), then writes the word one byte per write()")
+    let peer = BackgroundThread("hello-server") { helloServer(listener, pause: pause) }
+
+    let connection = try dial("tcp", listener.address.description)
+    say("client: connected from \(connection.localAddress!) to \(connection.remoteAddress!)")
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    var received: [UInt8] = []
+    var reads = 0
+    while true {
+        let start = ContinuousClock.now
+        let count = try connection.read(into: &buffer)  // blocks: the thread sleeps in the kernel
+        let blocked = ContinuousClock.now - start
+        reads += 1
+        if count == 0 {
+            say("read #\(reads): blocked \(shown(blocked)), returned 0: EOF, the server closed; the loop ends, no error")
+            break
+        }
+        received += buffer[..<count]
+        say("read #\(reads): blocked \(shown(blocked)), returned \(count) byte\(count == 1 ? "" : "s"): \(quoted(Array(buffer[..<count])))")
+    }
+    connection.close()
+    peer.join()
+    listener.close()
+    say("client: \(received.count) bytes in \(reads - 1) read\(reads == 2 ? "" : "s"), then EOF: \(quoted(received))")
+    say("=> read() slept until the first byte came; then it returned whatever had arrived, not one write each")
+}
+// ANCHOR_END: demo

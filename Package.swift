@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+// The guide's package: the shared socket module, the labs (one executable per chapter),
+// the guide's own tooling, and the tests that run every lab on loopback.
+// No package dependencies: the toolchain and the system's OpenSSL are all we use.
+import PackageDescription
+
+/// Lab N lives in `Labs/NN-name/` and builds an executable called `name`.
+let labs = [
+    "01-stream-and-datagram",
+    "03-blocking-read",
+    "04-nonblocking-recvfrom",
+]
+
+func labTarget(_ directory: String) -> Target {
+    let name = String(directory.drop(while: { $0 != "-" }).dropFirst())
+    return .executableTarget(name: name, dependencies: ["Sockets", "LabKit"], path: "Labs/\(directory)")
+}
+
+let package = Package(
+    name: "SwiftNetGuide",
+    products: labs.map { directory in
+        let name = String(directory.drop(while: { $0 != "-" }).dropFirst())
+        return .executable(name: name, targets: [name])
+    },
+    targets: [
+        // The shared socket module: a thin, readable layer over the C socket API.
+        .target(name: "Sockets"),
+        // What every lab executable shares: the command-line contract, narration, exit codes.
+        .target(name: "LabKit", dependencies: ["Sockets"]),
+        // The literate mechanism: listings included from sources, transcripts checked against runs.
+        .target(name: "Literate"),
+        .executableTarget(name: "literate", dependencies: ["Literate"]),
+        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate"]),
+    ] + labs.map(labTarget)
+)

@@ -1,0 +1,101 @@
+// Every call and constant that differs between Linux and Darwin lives in this file.
+// A macOS port is one more file, `Platform+Darwin.swift`, that defines the same names.
+#if canImport(Glibc)
+import Glibc
+
+enum Platform {
+    // Glibc imports these as enums or wider integers; convert them once, here.
+    static let stream = Int32(SOCK_STREAM.rawValue)
+    static let datagram = Int32(SOCK_DGRAM.rawValue)
+    static let ipv4 = Int32(AF_INET)
+    static let ipv6 = Int32(AF_INET6)
+    static let unspecified = Int32(AF_UNSPEC)
+    static let tcp = Int32(IPPROTO_TCP)
+    static let ipv6Level = Int32(IPPROTO_IPV6)
+    static let noDelay = Int32(TCP_NODELAY)
+    static let shutdownWrite = Int32(SHUT_WR)
+    static let shutdownBoth = Int32(SHUT_RDWR)
+    static let pollIn = Int16(POLLIN)
+    static let pollOut = Int16(POLLOUT)
+    /// getaddrinfo's EAI_NODATA (the name exists, with no address): a GNU extension
+    /// that Swift's Glibc module leaves out.
+    static let noData: Int32 = -5
+
+    /// The `errno` of the calling thread. Read it straight after the failing call.
+    static var errno: Int32 { Glibc.errno }
+
+    /// A new socket. Linux sets close-on-exec and nonblocking mode atomically in `socket(2)`,
+    /// so no other thread can `fork`+`exec` in between and inherit the descriptor.
+    static func socket(family: Int32, type: Int32, nonblocking: Bool) -> Int32 {
+        var flags = type | Int32(SOCK_CLOEXEC.rawValue)
+        if nonblocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
+        return Glibc.socket(family, flags, 0)
+    }
+
+    /// `accept`, then close-on-exec on the new descriptor. (`accept4` would do both at once,
+    /// but Swift's Glibc module does not export it.)
+    static func accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>,
+                       _ length: UnsafeMutablePointer<socklen_t>) -> Int32 {
+        let connection = Glibc.accept(fd, address, length)
+        if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+        return connection
+    }
+
+    /// `send` that never raises SIGPIPE: a peer that hung up gives `EPIPE` instead.
+    /// `dontWait` makes this one call nonblocking even on a blocking socket.
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, dontWait: Bool) -> Int {
+        let flags = Int32(MSG_NOSIGNAL) | (dontWait ? Int32(MSG_DONTWAIT) : 0)
+        return Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
+    }
+
+    static func sendTo(_ fd: Int32, _ bytes: UnsafeRawBufferPointer,
+                       _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int {
+        Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+    }
+
+    static func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool) -> Int {
+        Glibc.recv(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0)
+    }
+
+    // The plain C calls whose names `Socket`'s methods reuse, so they must be spelled out.
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    static func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        Glibc.bind(fd, address, length)
+    }
+    static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        Glibc.connect(fd, address, length)
+    }
+    static func listen(_ fd: Int32, _ backlog: Int32) -> Int32 { Glibc.listen(fd, backlog) }
+    static func shutdown(_ fd: Int32, _ how: Int32) -> Int32 { Glibc.shutdown(fd, how) }
+    static func receiveFrom(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool,
+                            _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int {
+        Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0, address, length)
+    }
+
+    /// The text of an errno value, as `strerror` gives it.
+    static func message(for code: Int32) -> String {
+        String(cString: Glibc.strerror(code))
+    }
+
+    /// A socket address structure with the family set (Darwin also sets `sin_len` here).
+    static func emptyIPv4() -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        return address
+    }
+
+    static func emptyIPv6() -> sockaddr_in6 {
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        return address
+    }
+
+    /// The kernel's view of a TCP connection: `getsockopt(TCP_INFO)`'s `tcpi_state`.
+    static func tcpState(_ fd: Int32) -> UInt8? {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, tcp, Int32(TCP_INFO), &info, &length) == 0 else { return nil }
+        return info.tcpi_state
+    }
+}
+#endif

@@ -1,0 +1,34 @@
+// Waiting for a descriptor with poll(2): sleep in the kernel until it is ready or a
+// deadline passes, instead of spinning on "would block".
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What to wait for on a descriptor.
+public enum Readiness: Sendable {
+    case readable
+    case writable
+
+    var events: Int16 { self == .readable ? Platform.pollIn : Platform.pollOut }
+}
+
+public enum Poll {
+    /// Waits until at least one of `descriptors` is ready, or `deadline` passes (nil: forever).
+    /// Returns how many are ready; 0 means the deadline passed. `revents` are filled in.
+    public static func wait(_ descriptors: inout [pollfd], until deadline: Deadline?) throws(SystemError) -> Int {
+        let count = nfds_t(descriptors.count)
+        return try descriptors.withUnsafeMutableBufferPointer { buffer throws(SystemError) in
+            // On EINTR the helper calls this closure again, which recomputes the time left.
+            Int(try systemCall(blocking: "poll") { poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1) })
+        }
+    }
+
+    /// Waits for one descriptor. Returns false when the deadline passed first. An error or
+    /// hang-up on the descriptor counts as ready: the next call on it reports what happened.
+    public static func wait(_ descriptor: Int32, for readiness: Readiness, until deadline: Deadline?) throws(SystemError) -> Bool {
+        var descriptors = [pollfd(fd: descriptor, events: readiness.events, revents: 0)]
+        return try wait(&descriptors, until: deadline) > 0
+    }
+}

@@ -1,0 +1,40 @@
+// The guide's literate tool:
+//   literate sync                  copy every listing in Chapters/ from its source region
+//   literate check [--bin DIR]     listings match their sources; with --bin, transcripts
+//                                  match a real run of each lab built in DIR
+import Foundation
+import Literate
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let book = Book(root: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: literate sync | literate check [--bin DIR]\n".utf8))
+    exit(2)
+}
+
+do {
+    switch arguments.first {
+    case "sync":
+        let changed = try book.sync()
+        print(changed.isEmpty ? "every listing already matches its source" : changed.map { "updated \($0)" }.joined(separator: "\n"))
+        let left = try book.checkListings()
+        left.forEach { print($0) }
+        exit(left.isEmpty ? 0 : 1)
+    case "check":
+        var problems = try book.checkListings()
+        if arguments.count == 3, arguments[1] == "--bin" {
+            problems += try book.checkTranscripts(binaries: URL(fileURLWithPath: arguments[2]))
+        } else if arguments.count != 1 {
+            usage()
+        }
+        problems.forEach { print($0) }
+        print(problems.isEmpty ? "chapters match their sources" : "\(problems.count) problem(s)")
+        exit(problems.isEmpty ? 0 : 1)
+    default:
+        usage()
+    }
+} catch {
+    FileHandle.standardError.write(Data("literate: \(error)\n".utf8))
+    exit(1)
+}

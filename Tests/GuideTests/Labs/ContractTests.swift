@@ -1,0 +1,44 @@
+// The command-line contract, checked for every lab that exists: `--help` exits 0,
+import Literate
+// a usage error exits 2 with exactly one line on stderr, and nothing ever traps.
+import Foundation
+import Testing
+
+/// Every lab executable, from the `Labs/NN-name` folders.
+let allLabs: [String] = {
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: Paths.root.appendingPathComponent("Labs").path)) ?? []
+    return folders.sorted().compactMap { folder in
+        guard let dash = folder.firstIndex(of: "-"), folder.first?.isNumber == true else { return nil }
+        return String(folder[folder.index(after: dash)...])
+    }
+}()
+
+@Suite struct ContractTests {
+    @Test(arguments: allLabs)
+    func helpExitsZero(lab: String) async throws {
+        let run = try await runLab(lab, ["--help"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("usage:"))
+        #expect(run.stderr.isEmpty)
+    }
+
+    @Test(arguments: allLabs)
+    func unknownFlagIsAUsageError(lab: String) async throws {
+        let run = try await runLab(lab, ["--no-such-flag"])
+        expectUsageError(run, mentioning: "--no-such-flag")
+    }
+}
+
+/// Exit 2, one line on stderr that mentions `text`, no backtrace.
+func expectUsageError(_ run: Literate.LabRun, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(run.status == 2, "status \(run.status), stderr: \(run.stderr)", sourceLocation: sourceLocation)
+    let lines = run.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "stderr should be one line: \(run.stderr)", sourceLocation: sourceLocation)
+    #expect(run.stderr.contains(text), "stderr should mention \(text): \(run.stderr)", sourceLocation: sourceLocation)
+}
+
+/// Exit 1 and exactly `line` on stderr.
+func expectNetworkError(_ run: Literate.LabRun, _ line: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(run.status == 1, "status \(run.status), stderr: \(run.stderr)", sourceLocation: sourceLocation)
+    #expect(run.stderr == line + "\n", sourceLocation: sourceLocation)
+}

@@ -1,0 +1,120 @@
+// The literate contract: listings are the compiled sources, transcripts are real runs.
+import Foundation
+import Literate
+import Testing
+
+@Suite struct RegionTests {
+    let source = """
+        import X
+            // ANCHOR: outer
+            func f() {
+                // ANCHOR: inner
+                let a = 1
+                // ANCHOR_END: inner
+                // BEGIN SOLUTION: the task
+                return a
+                // END SOLUTION
+            }
+            // ANCHOR_END: outer
+        """
+
+    @Test func extractsStripsMarkersAndDedents() {
+        #expect(Region.extract("outer", from: source) == "func f() {\n    let a = 1\n    return a\n}")
+        #expect(Region.extract("inner", from: source) == "let a = 1")
+        #expect(Region.extract("missing", from: source) == nil)
+        #expect(Region.names(in: source) == ["outer", "inner"])
+    }
+}
+
+@Suite struct TranscriptMatchingTests {
+    @Test func placeholdersMatchWhatVaries() {
+        #expect(Transcript.mismatch(expected: ["listening on 127.0.0.1:{PORT}", "read #1: blocked {DURATION}"],
+                                    actual: ["listening on 127.0.0.1:41234", "read #1: blocked 300.2ms"]) == nil)
+        #expect(Transcript.mismatch(expected: ["from {ADDR}: one"], actual: ["from [::1]:5353: one"]) == nil)
+        #expect(Transcript.mismatch(expected: ["a", "...", "z"], actual: ["a", "b", "c", "z"]) == nil)
+        #expect(Transcript.mismatch(expected: ["a", "...", "z"], actual: ["a", "z"]) == nil)
+        #expect(Transcript.mismatch(expected: ["cost: {ANY}"], actual: ["cost: (a+b)*2"]) == nil)
+    }
+
+    @Test func literalTextMustMatchExactly() {
+        let drift = Transcript.mismatch(expected: ["a", "took {DURATION}", "c"], actual: ["a", "took 3 seconds", "c"])
+        #expect(drift?.expectedLine == 1)
+        #expect(drift?.got == "took 3 seconds")
+        #expect(Transcript.mismatch(expected: ["a (b) [c]."], actual: ["a (b) [c]!"]) != nil)
+        #expect(Transcript.mismatch(expected: ["a"], actual: ["a", "extra"]) != nil)
+        #expect(Transcript.mismatch(expected: ["{N} reads"], actual: ["many reads"]) != nil)
+    }
+}
+
+@Suite struct ChapterTests {
+    @Test func everyListingMatchesItsSource() throws {
+        let problems = try Book(root: Paths.root).checkListings()
+        #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
+    }
+
+    @Test func everyTranscriptMatchesARealRun() async throws {
+        let problems = try await onThread { try Book(root: Paths.root).checkTranscripts(binaries: Paths.binaries) }
+        #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
+    }
+
+    @Test func everyLabHasAChapterWithATranscriptOfItsDemo() throws {
+        let chapters = try Book(root: Paths.root).chapters()
+        for lab in allLabs {
+            let shown = chapters.contains { chapter in
+                chapter.blocks.contains { $0.kind == .transcript(executable: lab, arguments: []) }
+            }
+            #expect(shown, "no chapter shows a transcript of \(lab)")
+        }
+    }
+
+    /// A copy of the project's chapters and labs in a temporary directory, to edit by hand.
+    func scratchBook() throws -> (Book, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("literate-\(UUID().uuidString)")
+        for folder in ["Chapters", "Labs"] {
+            try FileManager.default.copyItem(at: Paths.root.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
+        }
+        return (Book(root: dir), dir)
+    }
+
+    @Test func aHandEditedListingFailsNamingChapterAndRegion() throws {
+        let (book, dir) = try scratchBook()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let chapter = try #require(try book.chapters().first { $0.blocks.contains { if case .listing = $0.kind { true } else { false } } })
+        let block = try #require(chapter.blocks.first { if case .listing = $0.kind { true } else { false } })
+        guard case let .listing(path, region) = block.kind else { return }
+        var lines = chapter.lines
+        lines[block.line + 1] += " // edited by hand"
+        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        let problems = try book.checkListings()
+        #expect(problems.count == 1)
+        #expect(problems.first?.file == chapter.path)
+        #expect(problems.first?.message.contains("\(path)#\(region)") == true, "\(problems)")
+        // `make sync` puts the source back.
+        #expect(try book.sync() == [chapter.path])
+        #expect(try book.checkListings().isEmpty)
+    }
+
+    @Test func aMissingRegionFails() throws {
+        let (book, dir) = try scratchBook()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let chapter = try #require(try book.chapters().first)
+        let text = chapter.lines.joined(separator: "\n") + "\n<!-- listing: Labs/01-stream-and-datagram/main.swift#no-such-region -->\n```swift\n```\n"
+        try text.write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        let problems = try book.checkListings()
+        #expect(problems.contains { $0.file == chapter.path && $0.message.contains("`no-such-region`") }, "\(problems)")
+    }
+
+    @Test func aHandEditedTranscriptFailsNamingChapterAndLab() async throws {
+        let (book, dir) = try scratchBook()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let chapter = try #require(try book.chapters().first { $0.blocks.contains { if case .transcript = $0.kind { true } else { false } } })
+        let block = try #require(chapter.blocks.first { if case .transcript = $0.kind { true } else { false } })
+        var lines = chapter.lines
+        lines[block.line + 2] = "a line the lab never prints"
+        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        let problems = try await onThread { try book.checkTranscripts(binaries: Paths.binaries) }
+        #expect(problems.count == 1)
+        #expect(problems.first?.file == chapter.path)
+        #expect(problems.first?.message.contains("a line the lab never prints") == true, "\(problems)")
+    }
+}

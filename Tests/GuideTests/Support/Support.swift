@@ -1,0 +1,38 @@
+// What every test shares: where the project and the built labs are, and a way to run
+// blocking code without blocking Swift concurrency's small thread pool.
+import Foundation
+import Testing
+
+enum Paths {
+    /// The package's top directory, found from this file's own path.
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Where the lab executables are: `GUIDE_BIN_DIR`, or beside this test binary.
+    static let binaries: URL = {
+        if let dir = ProcessInfo.processInfo.environment["GUIDE_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return me.deletingLastPathComponent()
+    }()
+
+    static func lab(_ name: String) -> URL { binaries.appendingPathComponent(name) }
+}
+
+/// Runs `body` on a thread of its own and waits for it without holding a pool thread:
+/// every blocking socket call in the tests goes through here.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Sleeps a real thread (for peers that must pause).
+func pause(_ duration: Duration) {
+    Thread.sleep(forTimeInterval: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+}
+
+/// How many descriptors this process has open.
+func openDescriptorCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+}
