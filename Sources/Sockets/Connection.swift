@@ -22,6 +22,7 @@ public final class Connection: Sendable {
     public func setReadDeadline(_ deadline: Deadline?) { deadlines.withLock { $0.read = deadline } }
     public func setWriteDeadline(_ deadline: Deadline?) { deadlines.withLock { $0.write = deadline } }
 
+    // ANCHOR: read
     /// Reads what has arrived, up to `buffer.count` bytes, blocking until at least one byte
     /// (or EOF) is there. Returns 0 at end of stream.
     public func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
@@ -43,6 +44,7 @@ public final class Connection: Sendable {
             if case .done(let count) = result { return count }
         }
     }
+    // ANCHOR_END: read
 
     /// Reads up to `maxLength` bytes; an empty array is end of stream.
     public func read(maxLength: Int = 4096) throws(NetError) -> [UInt8] {

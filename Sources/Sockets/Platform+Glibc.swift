@@ -24,6 +24,7 @@ enum Platform {
     /// The `errno` of the calling thread. Read it straight after the failing call.
     static var errno: Int32 { Glibc.errno }
 
+    // ANCHOR: socket
     /// A new socket. Linux sets close-on-exec and nonblocking mode atomically in `socket(2)`,
     /// so no other thread can `fork`+`exec` in between and inherit the descriptor.
     static func socket(family: Int32, type: Int32, nonblocking: Bool) -> Int32 {
@@ -31,6 +32,7 @@ enum Platform {
         if nonblocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
         return Glibc.socket(family, flags, 0)
     }
+    // ANCHOR_END: socket
 
     /// `accept`, then close-on-exec on the new descriptor. (`accept4` would do both at once,
     /// but Swift's Glibc module does not export it.)

@@ -15,6 +15,7 @@ public enum Readiness: Sendable {
 }
 
 public enum Poll {
+    // ANCHOR: poll
     /// Waits until at least one of `descriptors` is ready, or `deadline` passes (nil: forever).
     /// Returns how many are ready; 0 means the deadline passed. `revents` are filled in.
     public static func wait(_ descriptors: inout [pollfd], until deadline: Deadline?) throws(SystemError) -> Int {
@@ -24,6 +25,7 @@ public enum Poll {
             Int(try systemCall(blocking: "poll") { poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1) })
         }
     }
+    // ANCHOR_END: poll
 
     /// Waits for one descriptor. Returns false when the deadline passed first. An error or
     /// hang-up on the descriptor counts as ready: the next call on it reports what happened.

@@ -6,6 +6,7 @@ import Glibc
 import Darwin
 #endif
 
+// ANCHOR: system-call
 /// What a call on a nonblocking descriptor gives back. "Would block" is not a failure:
 /// it is the kernel saying "nothing to do yet", so it is a value, not an error.
 public enum IOResult<Value> {
@@ -38,6 +39,7 @@ func systemCall<Result: BinaryInteger>(
         }
     }
 }
+// ANCHOR_END: system-call
 
 /// For calls that cannot block (`bind`, `listen`, `setsockopt`…): "would block" is impossible.
 @discardableResult
