@@ -54,7 +54,7 @@ func tcpSplitsWrites() throws {
     let listener = try Listener("tcp", "127.0.0.1:0")
     let client = try dial("tcp", listener.address.description)
     let server = try listener.accept()
-    let payload = [UInt8](repeating: 0x2A, count: 200_000)
+    let payload = (0..<200_000).map { UInt8(truncatingIfNeeded: $0) }  // 0, 1, …, 255, 0, 1, …
     // The writer runs on its own thread: 200 kB is more than the socket buffers hold,
     // so the write cannot finish until the reader below makes room.
     let writer = BackgroundThread("writer") {
@@ -62,14 +62,16 @@ func tcpSplitsWrites() throws {
         client.close()
     }
     say("client: one write() of \(payload.count) bytes")
-    var reads = 0, total = 0, largest = 0
+    var reads = 0, largest = 0
+    var received: [UInt8] = []
     while case let bytes = try server.read(maxLength: 65_536), !bytes.isEmpty {
         reads += 1
-        total += bytes.count
         largest = max(largest, bytes.count)
+        received += bytes
     }
     writer.join()
-    say("server: \(reads) reads of at most 65536 bytes, \(total) bytes in all, the largest \(largest)")
+    say("server: \(reads) reads of at most 65536 bytes, \(received.count) bytes in all, the largest \(largest)")
+    say("server: the bytes \(received == payload ? "are" : "are NOT") exactly the ones written, in the order written")
     say("=> 1 write arrived as \(reads) reads: the reader sees a stream, cut wherever it happened to read")
     server.close()
     listener.close()

@@ -20,6 +20,7 @@ import Testing
         let reads = try #require(Int(split.split(separator: " ")[1]))
         #expect(reads >= 4, "\(split)")
         #expect(split.contains("200000 bytes in all"))
+        #expect(out.contains("server: the bytes are exactly the ones written, in the order written"))
 
         // UDP: three datagrams, three reads, each whole; the truncated one loses its tail.
         let udp = out.filter { $0.hasPrefix("server: recvfrom() returned") }
