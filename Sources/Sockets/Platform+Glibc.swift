@@ -90,12 +90,19 @@ enum Platform {
         return address
     }
 
-    /// The kernel's view of a TCP connection: `getsockopt(TCP_INFO)`'s `tcpi_state`.
-    static func tcpState(_ fd: Int32) -> UInt8? {
+    /// The kernel's view of a TCP socket: `getsockopt(TCP_INFO)`. Its state is `tcpi_state`
+    /// (Linux's numbering, see `TCPState(linux:)`). On a listening socket Linux reuses two
+    /// fields for the accept queue: `tcpi_unacked` counts the connections waiting there,
+    /// `tcpi_sacked` is the backlog. Returns getsockopt's result: -1 and errno on failure.
+    static func tcpInfo(_ fd: Int32, _ result: inout TCPInfo) -> Int32 {
         var info = tcp_info()
         var length = socklen_t(MemoryLayout<tcp_info>.size)
-        guard getsockopt(fd, tcp, Int32(TCP_INFO), &info, &length) == 0 else { return nil }
-        return info.tcpi_state
+        let status = getsockopt(fd, tcp, Int32(TCP_INFO), &info, &length)
+        if status == 0 {
+            result = TCPInfo(state: TCPState(linux: Int(info.tcpi_state)),
+                             queued: Int(info.tcpi_unacked), backlog: Int(info.tcpi_sacked))
+        }
+        return status
     }
 }
 #endif
