@@ -28,6 +28,12 @@ func settle(_ socket: Socket, to expected: TCPState, within limit: Duration = .s
     let deadline = Deadline.after(limit)
     while (try? socket.tcpState()) != expected, !deadline.hasPassed { pause(.milliseconds(1)) }
 }
+
+/// The client kernel's count of its sequence numbers that the server has acknowledged.
+func bytesAcked(_ client: Connection) -> String {
+    guard let acked = try? client.socket.bytesAcked() else { return "client's tcpi_bytes_acked: unknown" }
+    return "client's tcpi_bytes_acked: \(acked)"
+}
 // ANCHOR_END: row
 
 // ANCHOR: kernel-table

@@ -44,6 +44,7 @@ func handshake() throws -> (client: Connection, server: Connection) {
     row(client.socket, listener.socket, """
         client: connect() from \(client.localAddress?.description ?? "?") returned: SYN, SYN-ACK, ACK are done
         (SYN_SENT came and went inside connect(): too fast to ask; part 2 holds it open)
+        \(bytesAcked(client)) = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1
         """)
     let deadline = Deadline.after(.seconds(5))  // the handshake's last ACK may still be crossing loopback
     while try listener.socket.acceptQueue().waiting == 0, !deadline.hasPassed { pause(.milliseconds(1)) }
@@ -80,7 +81,7 @@ func synSentHeldOpen() throws {
     let connected = try client.connect(listener.address)  // false: EINPROGRESS, the SYN is on its way
     row(client, listener.socket, """
         client: nonblocking connect(): \(connected ? "connected at once" : "EINPROGRESS"). \
-        Its SYN met a full queue: Linux dropped it
+        The queue is full: Linux drops the SYN
         """)
     pause(.milliseconds(500))
     row(client, listener.socket, "500ms later: no SYN-ACK, and no RST either: a full queue is silence, not a refusal")
@@ -101,7 +102,7 @@ func synSentHeldOpen() throws {
 func orderlyClose(_ client: Connection, _ server: Connection) throws {
     let (clientSaw, serverSaw) = try plainCloses(20)
     part("3. Orderly close: FIN, ACK, FIN, ACK (the connection from part 1)",
-         "How long do FIN_WAIT_1 and LAST_ACK last on their own? 20 plain closes, each end asked right after its shutdown():",
+         "How long do FIN_WAIT_1 and LAST_ACK last on their own? 20 plain closes, each end asked at once:",
          "  client, after sending its FIN: \(clientSaw)",
          "  server, after sending its FIN: \(serverSaw)",
          "Below, each FIN waits behind bytes the other end has not read yet, so every state holds still until we ask.")
@@ -110,23 +111,26 @@ func orderlyClose(_ client: Connection, _ server: Connection) throws {
     row(client.socket, server.socket, "client: writes \(sent) bytes; the server reads none of them yet")
     try client.closeWrite()  // shutdown(SHUT_WR), Go's CloseWrite: send FIN, keep the socket
     pause(.milliseconds(200))
-    row(client.socket, server.socket, "client: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the unread bytes")
+    row(client.socket, server.socket, "client: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the server's unread bytes")
     let received = try readToEOF(server)
     settle(client.socket, to: .finWait2)
-    row(client.socket, server.socket, "server: reads \(received) bytes, then EOF (the FIN), and ACKs the FIN")
+    row(client.socket, server.socket, """
+        server: reads \(received) bytes, then EOF (the FIN), and ACKs the FIN
+        \(bytesAcked(client)) = \(sent) data bytes + 1 SYN + 1 FIN
+        """)
 
     let replied = try writeUntilFull(server)  // the client only closed its sending side
     row(client.socket, server.socket, "server: half closed is not closed: it writes \(replied) bytes back")
     try server.closeWrite()
     pause(.milliseconds(200))
     row(client.socket, server.socket, """
-        server: shutdown(SHUT_WR) 200ms ago; its FIN waits behind bytes the client has not read
+        server: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the client's unread bytes
         """)
     let back = try readToEOF(client)
     settle(server.socket, to: .close)
     row(client.socket, server.socket, """
-        client: reads \(back) bytes, then EOF (the FIN), and ACKs it. Both sockets say CLOSE, but
-        the client closed first: the kernel keeps its end in TIME_WAIT, where no socket shows it
+        client: reads \(back) bytes, then EOF (the FIN), and ACKs it. Both sockets say CLOSE;
+        the client closed first, so its end waits in TIME_WAIT, in the kernel's table only:
         """)
     say(try kernelTable("client", client, awaiting: .timeWait))
     say(try kernelTable("server", server))
@@ -173,7 +177,7 @@ func abortiveClose() throws {
     try client.socket.setOption(SOL_SOCKET, SO_LINGER, linger(l_onoff: 1, l_linger: 0))
     client.close()
     settle(server.socket, to: .close)
-    row(nil, server.socket, "client: SO_LINGER {on, 0s}, then close(): RST, not FIN. The server's end is over at once")
+    row(nil, server.socket, "client: SO_LINGER {on, 0s}, then close(): it sends RST, not FIN")
     do {
         let bytes = try server.read(maxLength: 1)
         row(nil, server.socket, "server: read() returned \(bytes.count) bytes")
@@ -191,14 +195,14 @@ func serverClosesFirst() throws {
     part("5. The server closes first: TIME_WAIT on the server's port, and SO_REUSEADDR")
     let listener = try Listener("tcp", "127.0.0.1:0")
     let address = listener.address
-    row(nil, listener.socket, "server: listen() on \(address), with SO_REUSEADDR (our Listener sets it, as Go's does)")
+    row(nil, listener.socket, "server: listen() on \(address), with SO_REUSEADDR (as Go's net.Listen does)")
     let client = try dial("tcp", address.description)
     let server = try listener.accept()
     row(client.socket, server.socket, "client: connect(); server: accept()")
 
     server.close()
     settle(client.socket, to: .closeWait)
-    row(client.socket, nil, "server: close() first this time: FIN. Its socket is gone; its end of the connection is not:")
+    row(client.socket, nil, "server: close() first this time: FIN. Its socket is gone, its end is not:")
     say(try kernelTable("server", server, awaiting: .finWait2))
     let eof = try client.read(maxLength: 1).isEmpty
     client.close()
@@ -210,14 +214,14 @@ func serverClosesFirst() throws {
     defer { plain.close() }
     do {
         try plain.bind(address)
-        row(nil, nil, "server restarts without SO_REUSEADDR: bind() succeeds")
+        row(nil, nil, "restart without SO_REUSEADDR: bind() succeeds")
     } catch {
         let failure = NetError(op: "listen", network: "tcp", remote: address.description, error)
-        row(nil, nil, "server restarts without SO_REUSEADDR: \(failure)")
+        row(nil, nil, "restart without SO_REUSEADDR: \(failure)")
     }
     let restarted = try Listener("tcp", address.description)
     defer { restarted.close() }
-    row(nil, restarted.socket, "server restarts with SO_REUSEADDR: listen() on \(address) works at once")
+    row(nil, restarted.socket, "restart with SO_REUSEADDR: listen() on \(address) works at once")
     say(try kernelTable("server", server))
 }
 // ANCHOR_END: server-first

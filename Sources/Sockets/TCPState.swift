@@ -61,6 +61,8 @@ struct TCPInfo {
     var queued = 0
     /// On a listening socket: the backlog given to `listen`.
     var backlog = 0
+    /// How much of our sequence space the peer has acknowledged (nil: kernel too old to say).
+    var bytesAcked: UInt64?
 }
 
 extension Socket {
@@ -74,6 +76,14 @@ extension Socket {
     public func acceptQueue() throws(SystemError) -> (waiting: Int, backlog: Int) {
         let info = try tcpInfo()
         return (info.queued, info.backlog)
+    }
+
+    /// How many of our sequence numbers the peer has acknowledged so far (RFC 4898's
+    /// `tcpEStatsAppHCThruOctetsAcked`, Linux's `tcpi_bytes_acked`): every byte of data,
+    /// and one each for our SYN and our FIN, which take a sequence number apiece. nil when
+    /// the kernel is too old to count (before Linux 4.1).
+    public func bytesAcked() throws(SystemError) -> UInt64? {
+        try tcpInfo().bytesAcked
     }
 
     private func tcpInfo() throws(SystemError) -> TCPInfo {

@@ -72,11 +72,18 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
         // 2. SYN_SENT while the accept queue is full, and still 500 ms later; ESTABLISHED once there is room.
         #expect(demo.states(2) == [["-", "LISTEN"], ["-", "LISTEN"], ["SYN_SENT", "LISTEN"], ["SYN_SENT", "LISTEN"],
                                    ["ESTABLISHED", "LISTEN"]], "\(demo.lines(2))")
+        #expect(demo.lines(1).contains { $0.hasSuffix("client's tcpi_bytes_acked: 1 = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1") },
+                "the SYN takes one sequence number: \(demo.lines(1))")
         #expect(demo.lines(2).contains { $0.contains("2 connections wait in the accept queue") })
         // 3. The orderly close, each FIN held behind unread bytes.
         #expect(demo.states(3) == [["ESTABLISHED", "ESTABLISHED"], ["FIN_WAIT_1", "ESTABLISHED"],
                                    ["FIN_WAIT_2", "CLOSE_WAIT"], ["FIN_WAIT_2", "CLOSE_WAIT"],
                                    ["FIN_WAIT_2", "LAST_ACK"], ["CLOSE", "CLOSE"]], "\(demo.lines(3))")
+        // The kernel counted what the server acknowledged: every byte written, plus the SYN and the FIN.
+        let written = try #require(demo.lines(3).lazy.compactMap { $0.firstMatch(of: /client: writes ([0-9]+) bytes/) }.first)
+        let acked = try #require(demo.lines(3).lazy.compactMap { $0.firstMatch(of: /tcpi_bytes_acked: ([0-9]+) = ([0-9]+) data bytes/) }.first)
+        #expect(Int(acked.1) == Int(written.1)! + 2 && acked.2 == written.1, "\(acked.0), after \(written.0)")
+        #expect(Int(written.1)! > 0)
         // 4. RST: the server's end is CLOSE at once and its read fails with ECONNRESET.
         #expect(demo.states(4) == [["ESTABLISHED", "ESTABLISHED"], ["-", "CLOSE"], ["-", "CLOSE"]], "\(demo.lines(4))")
         #expect(demo.lines(4).contains { $0.hasSuffix(": read: connection reset by peer") && $0.contains("read tcp 127.0.0.1:") })
@@ -164,12 +171,16 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
             #expect(try client.socket.tcpState() == .established)
             #expect(try server.socket.tcpState() == .established)
             #expect(try TCPTable.entries(from: here, to: there).map(\.state) == [.established])
+            #expect(try client.socket.bytesAcked() == 1, "the SYN-ACK acknowledged the SYN: ack = x+1")
+            try client.write("hello")
+            #expect(try server.read(maxLength: 5) == Array("hello".utf8))
 
             try client.closeWrite()
             #expect([.finWait1, .finWait2].contains(try client.socket.tcpState()))
             #expect(try server.readToEnd().isEmpty)
             #expect(try server.socket.tcpState() == .closeWait)
             #expect(try eventually { try client.socket.tcpState() == .finWait2 })
+            #expect(try client.socket.bytesAcked() == 1 + 5 + 1, "the SYN, 5 bytes, the FIN")
 
             try server.write("still open this way")
             #expect(try client.read(maxLength: 100) == Array("still open this way".utf8))
