@@ -137,7 +137,9 @@ func orderlyClose(_ client: Connection, _ server: Connection) throws {
     client.close()
     server.close()
 }
+// ANCHOR_END: orderly-close
 
+// ANCHOR: plain-closes
 /// Plain closes, nothing held back: which state does each end report right after the
 /// shutdown() that sent its FIN? Counts each answer, for each end.
 func plainCloses(_ count: Int) throws -> (client: String, server: String) {
@@ -159,7 +161,7 @@ func plainCloses(_ count: Int) throws -> (client: String, server: String) {
     }
     return (tally(client), tally(server))
 }
-// ANCHOR_END: orderly-close
+// ANCHOR_END: plain-closes
 
 // ANCHOR: abort
 /// SO_LINGER with a zero timeout makes close() send RST: no FIN, no TIME_WAIT, and the

@@ -65,6 +65,7 @@ public enum TCPTable {
         text.split(separator: "\n").dropFirst().compactMap(entry)
     }
 
+    // ANCHOR: proc-line
     /// `   5: 0100007F:9C40 0100007F:1F90 06 00000000:00000000 03:00001770 ...`
     /// is entry 5, from 127.0.0.1:40000 to 127.0.0.1:8080, in state 6 (TIME_WAIT),
     /// with timer 3 (TIME_WAIT's) firing in 0x1770 clock ticks (60 s).
@@ -98,6 +99,7 @@ public enum TCPTable {
         }
         return IP(bytes: bytes).map { Address(ip: $0, port: port) }
     }
+    // ANCHOR_END: proc-line
 
     /// The same endpoint, whether its IPv4 address is written plain or IPv4-mapped
     /// (`::ffff:127.0.0.1`, as a dual-stack socket's connections appear in `tcp6`).
