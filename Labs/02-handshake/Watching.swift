@@ -56,18 +56,22 @@ func kernelTable(_ end: String, _ connection: Connection, awaiting expected: TCP
 // ANCHOR_END: kernel-table
 
 // ANCHOR: hold
-/// Writes until the kernel takes no more. The peer is not reading, so its receive buffer
-/// fills, then ours: a FIN sent now waits behind these bytes until the peer reads them.
-func writeUntilFull(_ connection: Connection) throws -> Int {
+/// Writes until the kernel takes no more: more than `peer`'s receive buffer can hold, then
+/// until nothing drains for 200 ms. The peer is not reading, so its buffer fills, then
+/// ours: a FIN sent now waits behind these bytes until the peer reads them.
+func writeUntilFull(_ connection: Connection, peer: Connection) throws -> Int {
     let chunk = [UInt8](repeating: 0x2E, count: 65_536)
+    let giveUp = Deadline.after(.seconds(10))
     var total = 0
     do {
+        let peerHolds = Int(try peer.socket.option(SOL_SOCKET, SO_RCVBUF, as: Int32.self, initial: 0))
         while true {
             let result = try chunk.withUnsafeBytes { try connection.socket.send($0, dontWait: true) }
             if case .done(let count) = result {
                 total += count
-            } else if try !connection.socket.wait(for: .writable, until: .after(.milliseconds(200))) {
-                return total  // no room for 200 ms: nothing is draining, both buffers are full
+            } else if try !connection.socket.wait(for: .writable, until: .after(.milliseconds(200))),
+                      total > peerHolds || giveUp.hasPassed {
+                return total  // nothing drains, and some bytes cannot be anywhere but in our buffer
             }
         }
     } catch let error as SystemError {

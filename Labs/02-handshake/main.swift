@@ -107,7 +107,7 @@ func orderlyClose(_ client: Connection, _ server: Connection) throws {
          "  server, after sending its FIN: \(serverSaw)",
          "Below, each FIN waits behind bytes the other end has not read yet, so every state holds still until we ask.")
 
-    let sent = try writeUntilFull(client)
+    let sent = try writeUntilFull(client, peer: server)
     row(client.socket, server.socket, "client: writes \(sent) bytes; the server reads none of them yet")
     try client.closeWrite()  // shutdown(SHUT_WR), Go's CloseWrite: send FIN, keep the socket
     pause(.milliseconds(200))
@@ -119,7 +119,7 @@ func orderlyClose(_ client: Connection, _ server: Connection) throws {
         \(bytesAcked(client)) = \(sent) data bytes + 1 SYN + 1 FIN
         """)
 
-    let replied = try writeUntilFull(server)  // the client only closed its sending side
+    let replied = try writeUntilFull(server, peer: client)  // the client only closed its sending side
     row(client.socket, server.socket, "server: half closed is not closed: it writes \(replied) bytes back")
     try server.closeWrite()
     pause(.milliseconds(200))
