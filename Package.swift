@@ -7,6 +7,7 @@ import PackageDescription
 /// Lab N lives in `Labs/NN-name/` and builds an executable called `name`.
 let labs = [
     "01-stream-and-datagram",
+    "02-handshake",
     "03-blocking-read",
     "04-nonblocking-recvfrom",
 ]

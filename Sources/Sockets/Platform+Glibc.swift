@@ -92,12 +92,26 @@ enum Platform {
         return address
     }
 
-    /// The kernel's view of a TCP connection: `getsockopt(TCP_INFO)`'s `tcpi_state`.
-    static func tcpState(_ fd: Int32) -> UInt8? {
-        var info = tcp_info()
-        var length = socklen_t(MemoryLayout<tcp_info>.size)
-        guard getsockopt(fd, tcp, Int32(TCP_INFO), &info, &length) == 0 else { return nil }
-        return info.tcpi_state
+    // ANCHOR: tcp-info
+    /// The kernel's view of a TCP socket: `getsockopt(TCP_INFO)`. Its state is `tcpi_state`
+    /// (Linux's numbering, see `TCPState(linux:)`). On a listening socket Linux reuses two
+    /// fields for the accept queue: `tcpi_unacked` counts the connections waiting there,
+    /// `tcpi_sacked` is the backlog. Returns getsockopt's result: -1 and errno on failure.
+    static func tcpInfo(_ fd: Int32, _ result: inout TCPInfo) -> Int32 {
+        var raw = [UInt8](repeating: 0, count: 256)  // room for the kernel's newer, longer struct
+        var length = socklen_t(raw.count)
+        let status = raw.withUnsafeMutableBytes { getsockopt(fd, tcp, Int32(TCP_INFO), $0.baseAddress, &length) }
+        guard status == 0 else { return status }
+        let info = raw.withUnsafeBytes { $0.loadUnaligned(as: tcp_info.self) }
+        result = TCPInfo(state: TCPState(linux: Int(info.tcpi_state)),
+                         queued: Int(info.tcpi_unacked), backlog: Int(info.tcpi_sacked))
+        // glibc's `struct tcp_info` stops where Linux 2.6 did. The kernel only ever appends
+        // fields, so later ones sit at fixed offsets (linux/tcp.h): tcpi_bytes_acked at 120.
+        if length >= 128 {
+            result.bytesAcked = raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 120, as: UInt64.self) }
+        }
+        return status
     }
+    // ANCHOR_END: tcp-info
 }
 #endif
