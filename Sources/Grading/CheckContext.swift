@@ -96,7 +96,7 @@ public final class CheckContext: @unchecked Sendable {
     /// not done yet (the starter's stub), a lab killed because it never finished.
     public func failure(_ expected: String, _ finished: Finished) -> CheckFailure {
         if finished.status == exerciseExitStatus {
-            return CheckFailure("\(expected); but the lab stopped at an exercise that is not done yet: "
+            return CheckFailure("the lab stopped at the stub of an exercise: "
                 + finished.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return CheckFailure(expected)
@@ -105,10 +105,10 @@ public final class CheckContext: @unchecked Sendable {
     /// Checks that the lab exited with `status` on its own; otherwise fails with `why`.
     public func expectExit(_ finished: Finished, _ status: Int32, _ why: String) throws {
         if finished.killed {
-            throw failure("\(why); but it was still running after \(seconds(finished.duration)) and was killed", finished)
+            throw failure("\(why); it was still running after \(seconds(finished.duration)) and was killed", finished)
         }
         if finished.status != status {
-            throw failure("\(why); but it exited with status \(finished.status)", finished)
+            throw failure("\(why); it exited with status \(finished.status)", finished)
         }
     }
 }

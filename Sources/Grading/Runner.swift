@@ -20,6 +20,11 @@ public struct CheckResult: Codable, Sendable {
     public let message: String
     /// Seconds.
     public let duration: Double
+
+    public init(name: String, status: Status, points: Int, possible: Int, message: String, duration: Double) {
+        (self.name, self.status, self.points, self.possible, self.message, self.duration)
+            = (name, status, points, possible, message, duration)
+    }
 }
 
 public struct LabResult: Codable, Sendable {
@@ -30,6 +35,11 @@ public struct LabResult: Codable, Sendable {
     public let possible: Int
     public let passed: Int
     public let checks: [CheckResult]
+
+    public init(lab: Int, name: String, chapter: String, points: Int, possible: Int, passed: Int, checks: [CheckResult]) {
+        (self.lab, self.name, self.chapter, self.points, self.possible, self.passed, self.checks)
+            = (lab, name, chapter, points, possible, passed, checks)
+    }
 }
 
 public struct Grader: Sendable {

@@ -20,6 +20,10 @@ public struct SolutionRegion: Sendable, Equatable {
     public let section: String?
     /// The BEGIN marker's indentation, which the stub keeps.
     public let indent: String
+
+    public init(begin: Int, end: Int, task: String, section: String?, indent: String) {
+        (self.begin, self.end, self.task, self.section, self.indent) = (begin, end, task, section, indent)
+    }
 }
 
 /// A broken marker, printed as `Labs/03-blocking-read/main.swift:31: …`.

@@ -115,8 +115,8 @@ enum Lab03: GradedLab {
         let same = zip(run.stdout, bytes).prefix { $0 == $1 }.count
         var problem = "stdout differs from what the server sent (\(bytes.count) bytes) at byte \(same): "
             + "expected \(excerpt(Array(bytes[same...]), limit: 24)), got \(excerpt(Array(run.stdout[same...]), limit: 24))"
-        if run.stdout.count > bytes.count && run.stdout.starts(with: bytes) {
-            problem += "; something was added after the last byte (a newline from print?)"
+        if run.stdout == bytes + [0x0A] {
+            problem += "; a newline was added after the last byte (print adds one, writeRaw does not)"
         } else if run.stdout.count > bytes.count {
             problem += "; were whole buffers written instead of buffer[..<count]?"
         } else if run.stdout.count < bytes.count {
