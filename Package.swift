@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "literate", dependencies: ["Literate"]),
         // Exercises and grading: checks with points run against the lab executables, the
         // student's copy of the project, reports (GRADING.md).
-        .target(name: "Grading", dependencies: ["Sockets", "Literate"]),
+        .target(name: "Grading", dependencies: ["Sockets", "LabKit", "Literate"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
         .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate", "Grading"]),
     ] + labs.map(labTarget)

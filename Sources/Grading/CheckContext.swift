@@ -3,6 +3,7 @@
 // it started. When a check fails, its message is this trace, so a failure reads like a
 // transcript of what the check did.
 import Foundation
+import LabKit
 
 public final class CheckContext: @unchecked Sendable {
     /// The lab's executable, in the bin directory being graded.
@@ -95,7 +96,7 @@ public final class CheckContext: @unchecked Sendable {
     /// A failure for a run that ended wrongly, naming the common causes first: an exercise
     /// not done yet (the starter's stub), a lab killed because it never finished.
     public func failure(_ expected: String, _ finished: Finished) -> CheckFailure {
-        if finished.status == exerciseExitStatus {
+        if finished.status == Lab.Exit.exerciseNotDone {
             return CheckFailure("the lab stopped at the stub of an exercise: "
                 + finished.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -112,9 +113,6 @@ public final class CheckContext: @unchecked Sendable {
         }
     }
 }
-
-/// The exit status of the starter's exercise stub (`exercise(lab:task:chapter:)` in LabKit).
-public let exerciseExitStatus: Int32 = 3
 
 /// The grader could not run the check at all (for example, the lab is not built). It
 /// counts as a failure of the check, reported as an error.

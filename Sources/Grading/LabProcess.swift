@@ -39,6 +39,7 @@ public final class LabProcess: @unchecked Sendable {
     private var openStreams = 2
     private var exited = false
     private var killedByTimer = false
+    private static let keep = 16 << 20
 
     /// Starts `executable` with `arguments`; after `limit` it is killed (SIGKILL, its
     /// whole process group) if it is still running.
@@ -60,7 +61,10 @@ public final class LabProcess: @unchecked Sendable {
                 let handle = pipe.fileHandleForReading
                 while case let chunk = handle.availableData, !chunk.isEmpty {
                     lock.withLock {
-                        if isOutput { output += chunk } else { errors += chunk }
+                        // Keep the first 16 MiB: enough for any check, and a lab printing in
+                        // a loop until it is killed cannot fill the grader's memory.
+                        if isOutput { if output.count < LabProcess.keep { output += chunk } }
+                        else if errors.count < LabProcess.keep { errors += chunk }
                         lock.broadcast()
                     }
                 }

@@ -9,6 +9,7 @@
 // submission has its report.
 import Foundation
 import Grading
+import Sockets
 
 let usage = """
     usage:
@@ -129,7 +130,7 @@ case "hint":
 case "list":
     for lab in Registry.labs {
         say("\(lab.title): \(lab.possible) points (\(lab.chapter))")
-        for check in lab.checks { say("  \(check.points)  \(check.name)  [limit \(check.limit)]") }
+        for check in lab.checks { say("  \(check.points)  \(check.name)  [limit \(check.limit.goDescription)]") }
     }
 
 default:
