@@ -59,25 +59,23 @@ literate-check:
 OUT ?= grade
 HINT ?= 1
 
+# Students and instructors take the same path: grade builds each lab on its own (one that does
+# not compile loses only its own points) and runs this checkout's checks.
+GRADE = @$(SWIFT) build -q --product grade && SWIFT=$(SWIFT) $(BIN)/grade
+
 check-%:
-	@$(LAB_NAME); \
-	$(SWIFT) build -q --product grade && $(SWIFT) build -q --product $$name && \
-	$(BIN)/grade --labs $* --out $(OUT)/check-$*
+	$(GRADE) --submission . --labs $* --out $(OUT)/check-$*
 
 hint-%:
-	@$(SWIFT) build -q --product grade && $(BIN)/grade hint $* $(HINT)
+	$(GRADE) hint $* $(HINT)
 
 grade:
-	@$(SWIFT) build -q --product grade
 ifdef SUBMISSIONS
-	@$(BIN)/grade --submissions $(SUBMISSIONS) --out $(OUT) $(if $(LABS),--labs $(LABS))
-else ifdef SUBMISSION
-	@$(BIN)/grade --submission $(SUBMISSION) --out $(OUT) $(if $(LABS),--labs $(LABS))
+	$(GRADE) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(LABS),--labs $(LABS))
 else
-	@$(SWIFT) build -q
-	@$(BIN)/grade --out $(OUT) $(if $(LABS),--labs $(LABS))
+	$(GRADE) --submission $(or $(SUBMISSION),.) --out $(OUT) $(if $(LABS),--labs $(LABS))
 endif
 
 starter:
 	@if [ -z "$(DEST)" ]; then echo "make: say where: make starter DEST=DIR" >&2; exit 2; fi
-	@$(SWIFT) build -q --product grade && $(BIN)/grade starter $(DEST)
+	$(GRADE) starter $(DEST)

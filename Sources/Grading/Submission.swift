@@ -23,7 +23,8 @@ public struct Submission: Sendable {
 
     /// Builds one executable with `swift build`. nil: built; otherwise the compiler's errors.
     public func build(product: String, limit: Duration = .seconds(900)) -> String? {
-        let arguments = ["swift", "build", "-q", "--package-path", root.path, "--scratch-path", scratch.path,
+        let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"  // as the Makefile's SWIFT
+        let arguments = [swift, "build", "-q", "--package-path", root.path, "--scratch-path", scratch.path,
                          "--product", product]
         let process: LabProcess
         do {
@@ -34,7 +35,8 @@ public struct Submission: Sendable {
         let finished = process.finish(until: .now + limit)
         if finished.status == 0 && !finished.killed { return nil }
         let output = (finished.stdoutLines + finished.stderr.split(separator: "\n").map(String.init))
-        let errors = output.filter { $0.contains("error:") }
+        var errors: [String] = []  // each `FILE:LINE:COL: error: …` once, without the drawings under it
+        for line in output where line.contains(": error:") && !errors.contains(line) { errors.append(line) }
         let shown = (errors.isEmpty ? Array(output.suffix(10)) : Array(errors.prefix(10)))
         return (finished.killed ? "swift build took too long and was stopped" : "swift build --product \(product) failed:")
             + "\n" + shown.map { "  " + $0 }.joined(separator: "\n")
