@@ -103,7 +103,7 @@ public struct Starter {
     public let root: URL
     /// Paths (prefixes) never copied into a student's copy: the tests that hold the
     /// solutions' mistakes, and that only make sense where the solutions are.
-    public static let instructorOnly = ["Tests/GuideTests/Grading/"]
+    public static let instructorOnly = ["Tests/GuideTests/Grading/", "Tests/Mistakes/"]
 
     public init(root: URL) { self.root = root }
 

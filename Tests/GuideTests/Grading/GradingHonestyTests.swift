@@ -4,58 +4,59 @@
 // meant for them, with a message that points at the right idea.
 //
 // One temporary copy, one build: the student's copy (`Starter`), plus one extra lab per
-// mistake (a copy of the reference lab with the mistake in it), built with its own
-// scratch folder. `make test` runs this suite alone, after the others.
+// mistake in `Tests/Mistakes/` (a copy of the reference lab with the mistake in it), built
+// with its own scratch folder. `make test` runs this suite alone, after the others.
 import Foundation
 import Grading
 import Literate
 import Testing
 
-/// A plausible student mistake: `replace` becomes `with` in a copy of the reference lab.
+/// A plausible student mistake, read from `Tests/Mistakes/labNN-name.mistake`:
+///     lab: 3
+///     check: the name of the check that must catch it
+///     says: words that check's message must contain (the idea it points at)
+///     file: main.swift                    (optional: the file in Labs/NN-name/)
+///     --- replace
+///     lines of the reference lab, found exactly once
+///     --- with
+///     the lines with the mistake
+/// One file per mistake, so a lab adds its own without touching a shared list.
 struct Mistake: Sendable, CustomStringConvertible {
     let name: String
     let lab: Int
+    let file: String
+    let check: String
+    let says: String
     let replace: String
     let with: String
-    /// The check that must catch it, and words its message must contain.
-    let caughtBy: String
-    let pointsAt: String
 
     var description: String { name }
-}
 
-let mistakes: [Mistake] = [
-    Mistake(name: "eof-as-error", lab: 3,
-            replace: "if count == 0 { return }",
-            with: #"if count == 0 { throw NetError(op: "read", network: "tcp", remote: address, reason: .other("EOF")) }"#,
-            caughtBy: "copies what the server sends, then exits 0 at EOF", pointsAt: "not an error"),
-    Mistake(name: "eof-never-ends", lab: 3,
-            replace: "if count == 0 { return }", with: "if count == 0 { continue }",
-            caughtBy: "copies what the server sends, then exits 0 at EOF", pointsAt: "the loop must end there"),
-    Mistake(name: "reads-once", lab: 3,
-            replace: "writeRaw(Array(buffer[..<count]))", with: "writeRaw(Array(buffer[..<count])); return",
-            caughtBy: "keeps reading while bytes arrive late (a read returns what is there)",
-            pointsAt: "keep reading until read() returns 0"),
-    Mistake(name: "whole-buffer", lab: 3,
-            replace: "writeRaw(Array(buffer[..<count]))", with: "writeRaw(buffer)",
-            caughtBy: "copies 100000 bytes of every value unchanged", pointsAt: "buffer[..<count]"),
-    Mistake(name: "eagain-is-fatal", lab: 4,
-            replace: "case .wouldBlock:\n",
-            with: #"case .wouldBlock: throw NetError(op: "read", network: "udp", remote: conn.localAddress.description, SystemError(call: "recvfrom", code: EAGAIN))"# + "\n",
-            caughtBy: "waits through EAGAIN and prints each datagram as FROM: PAYLOAD", pointsAt: "EAGAIN"),
-    Mistake(name: "busy-loop", lab: 4,
-            replace: "guard try conn.socket.wait(for: .readable, until: deadline) else {",
-            with: "guard !(deadline?.hasPassed ?? false) else {",
-            caughtBy: "sleeps in poll() while nothing arrives (no busy loop)", pointsAt: "busy loop"),
-    Mistake(name: "ignores-timeout", lab: 4,
-            replace: "conn.socket.wait(for: .readable, until: deadline)", with: "conn.socket.wait(for: .readable, until: nil)",
-            caughtBy: "--timeout 300ms with nothing sent: `read udp ADDR: i/o timeout`, exit 1",
-            pointsAt: "give poll() the time left"),
-    Mistake(name: "small-datagram-buffer", lab: 1,
-            replace: "let (bytes, sender) = try server.readFrom(maxLength: 1024,",
-            with: "let (bytes, sender) = try server.readFrom(maxLength: 4,",
-            caughtBy: "UDP: three sendto, three recvfrom, each datagram whole", pointsAt: "size its buffer"),
-]
+    static let folder = Paths.root.appendingPathComponent("Tests/Mistakes")
+
+    static func all() throws -> [Mistake] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".mistake") }.sorted()
+            .map { try Mistake(file: $0) }
+    }
+
+    init(file name: String) throws {
+        let text = try String(contentsOf: Mistake.folder.appendingPathComponent(name), encoding: .utf8)
+        let parts = text.components(separatedBy: "\n--- replace\n")
+        let bodies = parts.count == 2 ? parts[1].components(separatedBy: "\n--- with\n") : []
+        guard bodies.count == 2 else { throw LabFailure("\(name): needs `--- replace` and `--- with` lines") }
+        var fields: [String: String] = [:]
+        for line in parts[0].split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { throw LabFailure("\(name): `\(line)` is not `key: value`") }
+            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard let lab = fields["lab"].flatMap(Int.init), let check = fields["check"], let says = fields["says"] else {
+            throw LabFailure("\(name): needs `lab:`, `check:` and `says:`")
+        }
+        self.name = String(name.dropLast(".mistake".count))
+        (self.lab, self.check, self.says, self.file) = (lab, check, says, fields["file"] ?? "main.swift")
+        (replace, with) = (bodies[0], bodies[1].hasSuffix("\n") ? String(bodies[1].dropLast()) : bodies[1])
+    }
+}
 
 @Suite(.serialized) struct GradingHonesty {
     @Test func stubsFailSolutionsPassAndMistakesAreCaught() async throws {
@@ -99,15 +100,17 @@ let mistakes: [Mistake] = [
         }
 
         // Each mistake is caught by its check, with a message that points at the right idea.
+        let mistakes = try Mistake.all()
+        #expect(mistakes.count >= 3, "Tests/Mistakes/ should hold the labs' mistakes")
         for mistake in mistakes {
             let lab = try #require(Registry.lab(mistake.lab))
-            let check = try #require(lab.checks.first { $0.name == mistake.caughtBy }, "no check named \(mistake.caughtBy)")
+            let check = try #require(lab.checks.first { $0.name == mistake.check }, "\(mistake): no check named \(mistake.check)")
             let result = try await onThread {
                 Grader(binaries: studentBinaries).run(check, executable: studentBinaries.appendingPathComponent(mistake.name),
                                                       chapter: lab.chapter)
             }
             #expect(result.status == .failed, "\(mistake): \(result.status)\n\(result.message)")
-            #expect(result.message.contains(mistake.pointsAt), "\(mistake): the message misses `\(mistake.pointsAt)`:\n\(result.message)")
+            #expect(result.message.contains(mistake.says), "\(mistake): the message misses `\(mistake.says)`:\n\(result.message)")
         }
     }
 }
@@ -118,14 +121,15 @@ func addMistakes(to copy: URL) throws {
     let labs = Paths.root.appendingPathComponent("Labs")
     let folders = try FileManager.default.contentsOfDirectory(atPath: labs.path)
     var added: [String] = []
-    for (index, mistake) in mistakes.enumerated() {
+    for (index, mistake) in try Mistake.all().enumerated() {
         let source = try #require(folders.first { $0.hasPrefix(String(format: "%02d-", mistake.lab)) })
         let folder = "9\(index)-\(mistake.name)"
-        let main = labs.appendingPathComponent(source).appendingPathComponent("main.swift")
-        let text = try String(contentsOf: main, encoding: .utf8)
-        try #require(text.components(separatedBy: mistake.replace).count == 2, "\(mistake): `\(mistake.replace)` must occur once in \(source)")
-        try write(text.replacingOccurrences(of: mistake.replace, with: mistake.with),
-                  to: copy.appendingPathComponent("Labs/\(folder)/main.swift"))
+        try FileManager.default.copyItem(at: labs.appendingPathComponent(source), to: copy.appendingPathComponent("Labs/\(folder)"))
+        let file = copy.appendingPathComponent("Labs/\(folder)/\(mistake.file)")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try #require(text.components(separatedBy: mistake.replace).count == 2,
+                     "\(mistake): its `--- replace` lines must occur exactly once in Labs/\(source)/\(mistake.file)")
+        try write(text.replacingOccurrences(of: mistake.replace, with: mistake.with), to: file)
         added.append(folder)
     }
     let manifest = copy.appendingPathComponent("Package.swift")
