@@ -139,10 +139,13 @@ func addMistakes(to copy: URL) throws {
               to: manifest)
 }
 
-/// `swift build` in `directory`, with its own scratch folder there.
+/// `swift build` in `directory`, with its own scratch folder there (and its temporary
+/// files too: SwiftPM leaves a lock file per scratch folder in TMPDIR).
 func swiftBuild(_ directory: URL) throws -> Finished {
+    let temporary = directory.appendingPathComponent(".build-tmp")
+    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
     let process = try LabProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                 ["swift", "build", "-q", "--package-path", directory.path,
+                                 ["TMPDIR=\(temporary.path)", "swift", "build", "-q", "--package-path", directory.path,
                                   "--scratch-path", directory.appendingPathComponent(".build").path],
                                  limit: .seconds(600))
     return process.finish(until: .now + .seconds(600))
