@@ -4,23 +4,31 @@
 # and, for writers of the guide:
 #   make labs      run every lab's demo in order (a tour of the guide)
 #   make sync      copy each chapter's listings from the lab sources they name
+# and, for students and instructors (GRADING.md):
+#   make check-3   build lab 3 and grade it alone      make hint-3 [HINT=2|all]   its hints
+#   make grade     build and grade every lab; reports in grade/ (OUT=DIR elsewhere)
+#   make grade SUBMISSION=DIR    grade a student's copy with this checkout's checks
+#   make grade SUBMISSIONS=DIR   grade every student's copy in DIR, with a summary
+#   make starter DEST=DIR        write the student's copy: solutions replaced by stubs
 
 SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test sync labs tour literate-check
+.PHONY: all build test sync labs tour literate-check grade starter
 
 all: build
 
 build:
 	$(SWIFT) build
 
-# lab-N: Labs/0N-name builds the executable `name`.
-lab-%:
-	@dir=$$(ls -d Labs/$$(printf %02d $* 2>/dev/null)-* 2>/dev/null | head -n 1); \
+# Sets `name` to lab $*'s executable: Labs/0N-name builds the executable `name`.
+LAB_NAME = dir=$$(ls -d Labs/$$(printf %02d $* 2>/dev/null)-* 2>/dev/null | head -n 1); \
 	if [ -z "$$dir" ]; then echo "make: there is no lab $* (the labs: $(LAB_DIRS))" >&2; exit 2; fi; \
-	name=$${dir#Labs/[0-9][0-9]-}; \
+	name=$${dir\#Labs/[0-9][0-9]-}
+
+lab-%:
+	@$(LAB_NAME); \
 	$(SWIFT) build -q --product $$name && $(BIN)/$$name
 
 labs tour:
@@ -31,11 +39,13 @@ labs tour:
 		$(BIN)/$$name || exit 1; \
 	done
 
-# Descriptor-leak tests count /proc/self/fd, so they run alone, after everything else.
+# Descriptor-leak tests count /proc/self/fd, so they run alone, after everything else;
+# so does the exercises' honesty check, which builds a student's copy (it needs the cores).
 test:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip DescriptorLeaks
+	$(SWIFT) test --skip-build --skip DescriptorLeaks --skip GradingHonesty
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
+	$(SWIFT) test --skip-build --filter GradingHonesty
 
 sync:
 	@$(SWIFT) build -q --product literate
@@ -44,3 +54,28 @@ sync:
 literate-check:
 	@$(SWIFT) build -q
 	@$(BIN)/literate check --bin $(BIN)
+
+# Exercises and grading (GRADING.md). Reports: grade.json and junit.xml in $(OUT).
+OUT ?= grade
+HINT ?= 1
+
+# Students and instructors take the same path: grade builds each lab on its own (one that does
+# not compile loses only its own points) and runs this checkout's checks.
+GRADE = @$(SWIFT) build -q --product grade && SWIFT=$(SWIFT) $(BIN)/grade
+
+check-%:
+	$(GRADE) --submission . --labs $* --out $(OUT)/check-$*
+
+hint-%:
+	$(GRADE) hint $* $(HINT)
+
+grade:
+ifdef SUBMISSIONS
+	$(GRADE) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(LABS),--labs $(LABS))
+else
+	$(GRADE) --submission $(or $(SUBMISSION),.) --out $(OUT) $(if $(LABS),--labs $(LABS))
+endif
+
+starter:
+	@if [ -z "$(DEST)" ]; then echo "make: say where: make starter DEST=DIR" >&2; exit 2; fi
+	$(GRADE) starter $(DEST)

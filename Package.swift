@@ -31,6 +31,10 @@ let package = Package(
         // The literate mechanism: listings included from sources, transcripts checked against runs.
         .target(name: "Literate"),
         .executableTarget(name: "literate", dependencies: ["Literate"]),
-        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate"]),
+        // Exercises and grading: checks with points run against the lab executables, the
+        // student's copy of the project, reports (GRADING.md).
+        .target(name: "Grading", dependencies: ["Sockets", "LabKit", "Literate"]),
+        .executableTarget(name: "grade", dependencies: ["Grading"]),
+        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate", "Grading"]),
     ] + labs.map(labTarget)
 )

@@ -89,8 +89,10 @@ func udpKeepsDatagrams() throws {
         say("client: sendto(\(quoted(Array(word.utf8)))) sent one datagram")
     }
     for _ in 0..<3 {
+        // BEGIN SOLUTION: receive one datagram (readFrom, a 5 s deadline) and say its size, sender and bytes § UDP keeps each datagram whole
         let (bytes, sender) = try server.readFrom(maxLength: 1024, until: .after(.seconds(5)))
         say("server: recvfrom() returned \(bytes.count) bytes from \(sender.map(\.description) ?? "?"): \(quoted(bytes))")
+        // END SOLUTION
     }
     say("=> 3 datagrams arrived as 3 reads: UDP keeps each message whole")
 

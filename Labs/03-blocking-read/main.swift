@@ -28,12 +28,14 @@ lab.run { arguments in
 func copyToStdout(from address: String) throws {
     let connection = try dial("tcp", address)
     defer { connection.close() }
+    // BEGIN SOLUTION: read until read() returns 0 (EOF), copying each read's bytes to stdout with writeRaw § EOF is the normal end
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
         let count = try connection.read(into: &buffer)  // sleeps until bytes or EOF arrive
         if count == 0 { return }  // EOF: the server closed. Not an error: the normal end.
         writeRaw(Array(buffer[..<count]))
     }
+    // END SOLUTION
 }
 // ANCHOR_END: copy
 

@@ -18,6 +18,8 @@ public struct Lab: Sendable {
     public enum Exit {
         public static let networkError: Int32 = 1
         public static let usageError: Int32 = 2
+        /// The student's copy reached the stub of an exercise (see `exercise`).
+        public static let exerciseNotDone: Int32 = 3
     }
 
     /// Runs the lab's `main` and turns every error into the contract's exit code.

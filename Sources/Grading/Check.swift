@@ -1,0 +1,74 @@
+// What a grade is made of: each lab has checks, each check is worth points, has a time
+// limit, and names the chapter section to reread when it fails. A lab's checks and their
+// points are declared together, in one file: `Checks/LabNN.swift`.
+
+/// One thing a lab must do, tested from outside: the body runs the lab's executable as a
+/// process against loopback peers and throws `CheckFailure` when the lab gets it wrong.
+public struct Check: Sendable {
+    public let name: String
+    public let points: Int
+    /// The hard limit: a body still running then loses the check, and the run goes on.
+    public let limit: Duration
+    /// The chapter section that explains what this check tests.
+    public let section: String
+    let body: @Sendable (CheckContext) throws -> Void
+
+    public init(_ name: String, points: Int, limit: Duration = .seconds(10), section: String,
+                _ body: @escaping @Sendable (CheckContext) throws -> Void) {
+        self.name = name
+        self.points = points
+        self.limit = limit
+        self.section = section
+        self.body = body
+    }
+}
+
+/// A check that did not pass, with the one line that says what was wrong. The trace of
+/// what the check did before it failed comes from the `CheckContext`.
+public struct CheckFailure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One lab's grading: which executable, which chapter, the checks and their points, the hints.
+public struct LabGrading: Sendable {
+    public let number: Int
+    /// The executable's name (`blocking-read`), as built in the bin directory.
+    public let executable: String
+    /// The chapter the lab belongs to (`Chapters/03-blocking-read.md`).
+    public let chapter: String
+    public let hints: [String]
+    public let checks: [Check]
+
+    public init(number: Int, executable: String, chapter: String, hints: [String], checks: [Check]) {
+        self.number = number
+        self.executable = executable
+        self.chapter = chapter
+        self.hints = hints
+        self.checks = checks
+    }
+
+    public var possible: Int { checks.reduce(0) { $0 + $1.points } }
+    /// `lab 3 blocking-read`
+    public var title: String { "lab \(number) \(executable)" }
+}
+
+/// A lab joins the grading by declaring, in `Sources/Grading/Checks/LabNN.swift`,
+/// `enum LabNN: GradedLab { static let grading = LabGrading(...) }`. Nothing else to edit.
+public protocol GradedLab {
+    static var grading: LabGrading { get }
+}
+
+public enum Registry {
+    /// Every graded lab, in lab order. Each lab's checks file declares `enum LabNN` in
+    /// this module, which we look up by its mangled name (`7Grading5Lab03O`: module
+    /// `Grading`, enum `Lab03`), so that adding a lab never means editing a shared list
+    /// (and a test fails if a checks file is not found this way).
+    public static let labs: [LabGrading] = (1...99).compactMap { number in
+        let name = "Lab" + (number < 10 ? "0" : "") + String(number)
+        let mangled = "7Grading\(name.count)\(name)O"
+        return (_typeByName(mangled) as? GradedLab.Type)?.grading
+    }
+
+    public static func lab(_ number: Int) -> LabGrading? { labs.first { $0.number == number } }
+}

@@ -1,0 +1,182 @@
+// A lab executable run as a process, the way a reader (or an outside program) runs it,
+// with a kill timer: whatever the lab does, it is gone when its time is up. Foundation's
+// Process starts each child in a process group of its own, so the kill takes any
+// children the lab started with it.
+import Foundation
+
+/// How a finished (or killed) run ended, and everything it printed.
+public struct Finished: Sendable {
+    /// The exit status; 128 + N when signal N ended it.
+    public let status: Int32
+    /// True when the kill timer ended it: it was still running when its time was up.
+    public let killed: Bool
+    public let stdout: [UInt8]
+    public let stderr: String
+    public let duration: Duration
+
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stdoutLines: [String] {
+        var lines = stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    /// `exit 1 after 12ms; stderr "…"`: one line for a trace.
+    public var summary: String {
+        var text = killed ? "still running after \(seconds(duration)): killed" : "exit \(status) after \(seconds(duration))"
+        if !stderr.isEmpty { text += "; stderr \(excerpt(Array(stderr.utf8)))" }
+        return text
+    }
+}
+
+public final class LabProcess: @unchecked Sendable {
+    public let name: String
+    private let process = Process()
+    private let started = ContinuousClock.now
+    private let lock = NSCondition()
+    private var output: [UInt8] = []
+    private var errors: [UInt8] = []
+    private var openStreams = 2
+    private var exited = false
+    private var killedByTimer = false
+    private static let keep = 16 << 20
+
+    /// Starts `executable` with `arguments`; after `limit` it is killed (SIGKILL, its
+    /// whole process group) if it is still running.
+    public init(_ executable: URL, _ arguments: [String], limit: Duration) throws {
+        name = executable.lastPathComponent
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.terminationHandler = { [lock] _ in
+            lock.withLock { self.exited = true; lock.broadcast() }
+        }
+        try process.run()
+        // Each stream read on its own thread, so a full pipe never stalls the lab.
+        for (pipe, isOutput) in [(out, true), (err, false)] {
+            Thread { [self] in
+                let handle = pipe.fileHandleForReading
+                while case let chunk = handle.availableData, !chunk.isEmpty {
+                    lock.withLock {
+                        // Keep the first 16 MiB: enough for any check, and a lab printing in
+                        // a loop until it is killed cannot fill the grader's memory.
+                        if isOutput { if output.count < LabProcess.keep { output += chunk } }
+                        else if errors.count < LabProcess.keep { errors += chunk }
+                        lock.broadcast()
+                    }
+                }
+                lock.withLock { openStreams -= 1; lock.broadcast() }
+            }.start()
+        }
+        let timer = Thread { [self] in
+            if !waitUntil(.now + limit, { $0.exited }) {
+                lock.withLock { killedByTimer = true }
+                kill()
+            }
+        }
+        timer.start()
+    }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+    public var isRunning: Bool { lock.withLock { !exited } }
+
+    /// What it has printed so far, as complete lines.
+    public var lines: [String] {
+        lock.withLock { Self.completeLines(output) }
+    }
+
+    /// Output line `index` (0-based), waiting for it until `deadline`. nil: the lab ended
+    /// (or the time ran out) before printing it.
+    public func line(_ index: Int, until deadline: ContinuousClock.Instant) -> String? {
+        _ = waitUntil(deadline) { $0.openStreams < 2 || Self.completeLines($0.output).count > index }
+        let lines = self.lines
+        return index < lines.count ? lines[index] : nil
+    }
+
+    /// Waits for the lab to exit on its own until `deadline`, then kills it if it has not.
+    public func finish(until deadline: ContinuousClock.Instant) -> Finished {
+        let ended = waitUntil(deadline) { $0.exited && $0.openStreams == 0 }
+        if !ended {
+            lock.withLock { killedByTimer = killedByTimer || !exited }
+            // The whole group: the lab, and any child of it still holding our pipes.
+            Foundation.kill(-process.processIdentifier, SIGKILL)
+        }
+        _ = waitUntil(.now + .seconds(5)) { $0.exited && $0.openStreams == 0 }
+        return lock.withLock {
+            let status = !exited ? -1
+                : process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+            return Finished(status: status, killed: killedByTimer, stdout: output,
+                            stderr: String(decoding: errors, as: UTF8.self), duration: .now - started)
+        }
+    }
+
+    /// SIGTERM, to the lab alone: what a reader's Ctrl-C or a service manager sends.
+    public func terminate() {
+        if isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
+    }
+
+    /// SIGKILL to the lab's process group; nothing it started survives.
+    public func kill() {
+        if isRunning { Foundation.kill(-process.processIdentifier, SIGKILL) }
+    }
+
+    /// CPU time (user + system) the lab has used so far, from `/proc/PID/stat`.
+    public func cpuTime() -> Duration? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": state is field 3, utime 14 and stime 15 (clock ticks).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / max(ticks, 1))
+    }
+
+    /// Waits until `condition` holds (true) or `deadline` passes (false).
+    private func waitUntil(_ deadline: ContinuousClock.Instant, _ condition: (LabProcess) -> Bool) -> Bool {
+        lock.withLock {
+            while !condition(self) {
+                let left = deadline - .now
+                if left <= .zero { return false }
+                let (whole, fraction) = left.components
+                _ = lock.wait(until: Date(timeIntervalSinceNow: min(Double(whole) + Double(fraction) / 1e18, 3600)))
+            }
+            return true
+        }
+    }
+
+    private static func completeLines(_ bytes: [UInt8]) -> [String] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast()  // the part after the last newline is not a complete line yet
+        return lines
+    }
+}
+
+/// Bytes for a trace: as a Swift string literal, cut to `limit` bytes.
+public func excerpt(_ bytes: [UInt8], limit: Int = 160) -> String {
+    var text = "\""
+    for byte in bytes.prefix(limit) {
+        switch byte {
+        case 0x0A: text += "\\n"
+        case 0x0D: text += "\\r"
+        case 0x09: text += "\\t"
+        case 0x22: text += "\\\""
+        case 0x5C: text += "\\\\"
+        case 0x20..<0x7F: text += String(UnicodeScalar(byte))
+        default: text += "\\u{" + String(byte, radix: 16) + "}"
+        }
+    }
+    text += "\""
+    return bytes.count > limit ? text + "… (\(bytes.count) bytes)" : text
+}
+
+public func excerpt(_ text: String, limit: Int = 160) -> String { excerpt(Array(text.utf8), limit: limit) }
+
+/// `0.012s`: durations in a trace, to the millisecond.
+func seconds(_ duration: Duration) -> String {
+    let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    return "\(milliseconds / 1000).\(String(format: "%03d", milliseconds % 1000))s"
+}
