@@ -78,12 +78,12 @@ import Testing
 }
 
 @Suite struct GradingRegistryTests {
-    /// A checks file whose enum is misnamed would silently not be graded: catch it here.
+    /// A checks file missing from `Registry` would silently not be graded: catch it here.
     @Test func everyChecksFileIsFoundAndNamesARealLab() throws {
         let folder = Paths.root.appendingPathComponent("Sources/Grading/Checks")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         let numbers = files.compactMap { $0.wholeMatch(of: /Lab([0-9]{2})\.swift/).flatMap { Int($0.1) } }.sorted()
-        #expect(Registry.labs.map(\.number) == numbers, "each Checks/LabNN.swift must declare `enum LabNN: GradedLab`")
+        #expect(Registry.labs.map(\.number) == numbers, "each Checks/LabNN.swift declares `enum LabNN: GradedLab`, listed in `Registry.labs`")
         let labFolders = try FileManager.default.contentsOfDirectory(atPath: Paths.root.appendingPathComponent("Labs").path)
         for lab in Registry.labs {
             let folder = String(format: "%02d-%@", lab.number, lab.executable)
