@@ -28,7 +28,7 @@ lab.run { arguments in
 func copyToStdout(from address: String) throws {
     let connection = try dial("tcp", address)
     defer { connection.close() }
-    // BEGIN SOLUTION: read until read() returns 0 (EOF), copying each read's bytes to stdout with writeRaw § EOF is the normal end
+    // BEGIN SOLUTION: read until read() returns 0 (EOF), copying each read's bytes to stdout with writeRaw § What a read returns
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
         let count = try connection.read(into: &buffer)  // sleeps until bytes or EOF arrive

@@ -46,7 +46,7 @@ func receive(on conn: PacketConn, until deadline: Deadline?, narrate: Bool) thro
         case .done(let datagram):
             return datagram
         case .wouldBlock:
-            // BEGIN SOLUTION: EAGAIN means nothing is queued yet: sleep in poll() until readable, or fail with i/o timeout at the deadline § waiting with poll()
+            // BEGIN SOLUTION: EAGAIN means nothing is queued yet: sleep in poll() until readable, or fail with i/o timeout at the deadline § Waiting with poll()
             let start = ContinuousClock.now
             guard try conn.socket.wait(for: .readable, until: deadline) else {
                 throw NetError(op: "read", network: "udp", remote: conn.localAddress.description, reason: .timeout)

@@ -9,16 +9,19 @@ public struct Check: Sendable {
     public let points: Int
     /// The hard limit: a body still running then loses the check, and the run goes on.
     public let limit: Duration
-    /// The chapter section that explains what this check tests.
+    /// The heading of the chapter section that explains what this check tests.
     public let section: String
+    /// The chapter holding that section, when it is not the lab's own (`Chapters/README.md`).
+    public let chapter: String?
     let body: @Sendable (CheckContext) throws -> Void
 
     public init(_ name: String, points: Int, limit: Duration = .seconds(10), section: String,
-                _ body: @escaping @Sendable (CheckContext) throws -> Void) {
+                chapter: String? = nil, _ body: @escaping @Sendable (CheckContext) throws -> Void) {
         self.name = name
         self.points = points
         self.limit = limit
         self.section = section
+        self.chapter = chapter
         self.body = body
     }
 }

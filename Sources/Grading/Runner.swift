@@ -108,7 +108,7 @@ public struct Grader: Sendable {
         let duration = ContinuousClock.now - start
         var message = ""
         if status != .passed {
-            message = (trace.map { "  " + $0 } + ["✗ " + reason, "reread: \(chapter) § \(check.section)"])
+            message = (trace.map { "  " + $0 } + ["✗ " + reason, "reread: \(check.chapter ?? chapter) § \(check.section)"])
                 .joined(separator: "\n")
         }
         let (s, atto) = duration.components

@@ -4,7 +4,7 @@
 extension Check {
     /// `--help` prints usage (with the word `usage:`) and exits 0.
     public static func helpPrintsUsage(points: Int = 1) -> Check {
-        Check("--help prints usage and exits 0", points: points, section: "the lab contract") { c in
+        Check("--help prints usage and exits 0", points: points, section: "The lab contract", chapter: "Chapters/README.md") { c in
             let run = try c.run(["--help"], within: .seconds(5))
             try c.expectExit(run, 0, "--help must exit 0")
             guard run.stdoutText.contains("usage:") else {
@@ -16,7 +16,7 @@ extension Check {
     /// A bad command line is one line on stderr that mentions `mentioning`, and exit 2.
     public static func usageError(_ arguments: [String], mentioning: String, points: Int = 1) -> Check {
         Check("a bad command line (\(arguments.joined(separator: " "))) is a usage error: one line, exit 2",
-              points: points, section: "the lab contract") { c in
+              points: points, section: "The lab contract", chapter: "Chapters/README.md") { c in
             let run = try c.run(arguments, within: .seconds(5))
             try c.expectExit(run, 2, "a usage error must exit 2")
             let lines = run.stderr.split(separator: "\n")
@@ -29,7 +29,7 @@ extension Check {
     /// A server role started with `arguments` prints `listening on HOST:PORT`, then stops
     /// with exit 0 on SIGTERM.
     public static func stopsOnSIGTERM(_ arguments: [String], points: Int = 1) -> Check {
-        Check("a server role stops cleanly on SIGTERM (exit 0)", points: points, section: "the lab contract") { c in
+        Check("a server role stops cleanly on SIGTERM (exit 0)", points: points, section: "The lab contract", chapter: "Chapters/README.md") { c in
             let lab = try c.start(arguments)
             _ = try c.listeningAddress(lab)
             c.pause(.milliseconds(200))

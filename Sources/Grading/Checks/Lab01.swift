@@ -24,7 +24,7 @@ enum Lab01: GradedLab {
     }
 
     static let demoExitsZero = Check("the demo runs to its end and exits 0", points: 2, limit: .seconds(25),
-                                     section: "the lab contract") { c in
+                                     section: "The lab contract", chapter: "Chapters/README.md") { c in
         let run = try demo(c)
         try c.expectExit(run, 0, "the demo must run every part and exit 0")
     }

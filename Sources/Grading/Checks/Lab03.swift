@@ -23,7 +23,7 @@ enum Lab03: GradedLab {
     static let hello = Array("Hello World!\r\n".utf8)
 
     static let copiesUntilEOF = Check(
-        "copies what the server sends, then exits 0 at EOF", points: 4, section: "EOF is the normal end"
+        "copies what the server sends, then exits 0 at EOF", points: 4, section: "What a read returns"
     ) { c in
         let server = try c.tcpServer { try $0.write(hello) }
         c.note("peer: on connect, sends \(excerpt(hello)) (\(hello.count) bytes), then closes (FIN)")
@@ -39,7 +39,7 @@ enum Lab03: GradedLab {
 
     static let waitsForLateBytes = Check(
         "keeps reading while bytes arrive late (a read returns what is there)", points: 3,
-        section: "a read returns what has arrived"
+        section: "What a read returns"
     ) { c in
         let server = try c.tcpServer { connection in
             try connection.write("Hello ")
@@ -57,7 +57,7 @@ enum Lab03: GradedLab {
     }
 
     static let copiesBinaryUnchanged = Check(
-        "copies 100000 bytes of every value unchanged", points: 3, section: "a read returns what has arrived"
+        "copies 100000 bytes of every value unchanged", points: 3, section: "What a read returns"
     ) { c in
         let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 31 + $0 / 256) }
         let server = try c.tcpServer { try $0.write(bytes) }
@@ -67,7 +67,7 @@ enum Lab03: GradedLab {
         try expectCopy(run, bytes)
     }
 
-    static let dialsIPv6 = Check("dials an IPv6 address ([::1]:PORT)", points: 2, section: "EOF is the normal end") { c in
+    static let dialsIPv6 = Check("dials an IPv6 address ([::1]:PORT)", points: 2, section: "What a read returns") { c in
         let server = try c.tcpServer(host: "::1") { try $0.write(hello) }
         c.note("peer: sends \(excerpt(hello)), then closes")
         let run = try c.run(["--dial", server.address], within: .seconds(5))
@@ -76,7 +76,7 @@ enum Lab03: GradedLab {
     }
 
     static let refusedIsOneGoLine = Check(
-        "a refused connection is one Go-style line and exit 1", points: 2, section: "errors, Go's way"
+        "a refused connection is one Go-style line and exit 1", points: 2, section: "The lab contract", chapter: "Chapters/README.md"
     ) { c in
         let port = try c.closedPort()
         c.note("peer: nobody listens on 127.0.0.1:\(port)")
@@ -89,7 +89,7 @@ enum Lab03: GradedLab {
     }
 
     static let resetIsAnError = Check(
-        "a reset mid-stream is an error (exit 1) after copying what came", points: 2, section: "EOF is the normal end"
+        "a reset mid-stream is an error (exit 1) after copying what came", points: 2, section: "What a read returns"
     ) { c in
         let partial = Array("partial".utf8)
         let server = try c.tcpServer { connection in

@@ -27,7 +27,7 @@ enum Lab04: GradedLab {
         + "that means `nothing yet`, not an error; sleep in poll(POLLIN) until the socket is readable, then call recvfrom() again"
 
     static let printsEachDatagram = Check(
-        "waits through EAGAIN and prints each datagram as FROM: PAYLOAD", points: 4, section: "waiting with poll()"
+        "waits through EAGAIN and prints each datagram as FROM: PAYLOAD", points: 4, section: "Waiting with poll()"
     ) { c in
         let lab = try c.start(["--listen", "127.0.0.1:0", "--count", "3", "--timeout", "20s"])
         let target = try Address(try c.listeningAddress(lab))
@@ -49,7 +49,7 @@ enum Lab04: GradedLab {
     }
 
     static let sleepsInPoll = Check(
-        "sleeps in poll() while nothing arrives (no busy loop)", points: 3, section: "waiting with poll()"
+        "sleeps in poll() while nothing arrives (no busy loop)", points: 3, section: "Waiting with poll()"
     ) { c in
         let lab = try c.start(["--listen", "127.0.0.1:0", "--count", "1", "--timeout", "20s"])
         let target = try Address(try c.listeningAddress(lab))
@@ -74,7 +74,7 @@ enum Lab04: GradedLab {
 
     static let timeoutIsAnIOTimeout = Check(
         "--timeout 300ms with nothing sent: `read udp ADDR: i/o timeout`, exit 1", points: 3,
-        section: "waiting with poll()"
+        section: "Waiting with poll()"
     ) { c in
         let run = try c.run(["--listen", "127.0.0.1:0", "--timeout", "300ms"], within: .seconds(5))
         if run.killed {
@@ -96,7 +96,7 @@ enum Lab04: GradedLab {
         }
     }
 
-    static let listensOnIPv6 = Check("listens on IPv6 ([::1]:0)", points: 2, section: "waiting with poll()") { c in
+    static let listensOnIPv6 = Check("listens on IPv6 ([::1]:0)", points: 2, section: "Waiting with poll()") { c in
         let lab = try c.start(["--listen", "[::1]:0", "--count", "1", "--timeout", "20s"])
         let target = try Address(try c.listeningAddress(lab))
         c.pause(.milliseconds(200))
@@ -110,7 +110,7 @@ enum Lab04: GradedLab {
 
     static let escapesControlBytes = Check(
         "one line per datagram: a trailing newline dropped, other control bytes escaped", points: 1,
-        section: "the lab contract"
+        section: "The lab contract", chapter: "Chapters/README.md"
     ) { c in
         let lab = try c.start(["--listen", "127.0.0.1:0", "--count", "2", "--timeout", "20s"])
         let target = try Address(try c.listeningAddress(lab))

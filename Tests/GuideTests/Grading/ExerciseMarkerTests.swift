@@ -176,3 +176,40 @@ func write(_ text: String, to url: URL) throws {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try Data(text.utf8).write(to: url)
 }
+
+@Suite struct GradingSectionTests {
+    /// The headings (`#`, `##`, `###`) of a chapter, lower-cased.
+    func headings(_ chapter: String) throws -> Set<String> {
+        let text = try String(contentsOf: Paths.root.appendingPathComponent(chapter), encoding: .utf8)
+        return Set(text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("#") else { return nil }
+            return line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
+        })
+    }
+
+    /// A failing check says "reread: CHAPTER § SECTION": that section must exist.
+    @Test func everyCheckPointsAtARealSection() throws {
+        for lab in Registry.labs {
+            for check in lab.checks {
+                let chapter = check.chapter ?? lab.chapter
+                #expect(try headings(chapter).contains(check.section.lowercased()),
+                        "\(lab.title), check \"\(check.name)\": \(chapter) has no heading \"\(check.section)\"")
+            }
+        }
+    }
+
+    /// A student's stub names the section to read: it must exist too.
+    @Test func everyExercisePointsAtARealSection() throws {
+        for lab in Registry.labs {
+            let folder = Paths.root.appendingPathComponent("Labs/" + String(format: "%02d-%@", lab.number, lab.executable))
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
+                let source = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+                for line in source.split(separator: "\n") where line.contains("// BEGIN SOLUTION") {
+                    guard let section = line.split(separator: "§").dropFirst().first else { continue }
+                    let name = section.trimmingCharacters(in: .whitespaces)
+                    #expect(try headings(lab.chapter).contains(name.lowercased()), "\(file): \(lab.chapter) has no heading \"\(name)\"")
+                }
+            }
+        }
+    }
+}
