@@ -10,6 +10,7 @@ let labs = [
     "03-blocking-read",
     "04-nonblocking-recvfrom",
     "06-hello-server",
+    "08-dial-timeout",
 ]
 
 func labTarget(_ directory: String) -> Target {
