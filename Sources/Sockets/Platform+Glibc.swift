@@ -86,6 +86,17 @@ enum Platform {
         String(cString: Glibc.strerror(code))
     }
 
+    /// How many segments carrying data this socket has sent: the kernel's
+    /// `tcpi_data_segs_out` (Linux 4.6 and later). Glibc's `struct tcp_info` stops before
+    /// it, so we read the kernel's longer struct as bytes, at its offset in `linux/tcp.h`.
+    static func dataSegmentsSent(_ fd: Int32) -> UInt32? {
+        let offset = 156, size = 160
+        var raw = [UInt8](repeating: 0, count: size)
+        var length = socklen_t(size)
+        guard getsockopt(fd, tcp, Int32(TCP_INFO), &raw, &length) == 0, Int(length) >= size else { return nil }
+        return raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    }
+
     /// A socket address structure with the family set (Darwin also sets `sin_len` here).
     static func emptyIPv4() -> sockaddr_in {
         var address = sockaddr_in()
@@ -105,17 +116,6 @@ enum Platform {
         var length = socklen_t(MemoryLayout<tcp_info>.size)
         guard getsockopt(fd, tcp, Int32(TCP_INFO), &info, &length) == 0 else { return nil }
         return info.tcpi_state
-    }
-
-    /// How many segments carrying data this socket has sent: the kernel's
-    /// `tcpi_data_segs_out` (Linux 4.6 and later). Glibc's `struct tcp_info` stops before
-    /// it, so we read the kernel's longer struct as bytes, at its offset in `linux/tcp.h`.
-    static func dataSegmentsSent(_ fd: Int32) -> UInt32? {
-        let offset = 156, size = 160
-        var raw = [UInt8](repeating: 0, count: size)
-        var length = socklen_t(size)
-        guard getsockopt(fd, tcp, Int32(TCP_INFO), &raw, &length) == 0, Int(length) >= size else { return nil }
-        return raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
     }
 }
 #endif
