@@ -10,6 +10,8 @@ let labs = [
     "02-handshake",
     "03-blocking-read",
     "04-nonblocking-recvfrom",
+    "06-hello-server",
+    "08-dial-timeout",
 ]
 
 func labTarget(_ directory: String) -> Target {

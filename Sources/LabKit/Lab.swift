@@ -53,6 +53,12 @@ public func say(_ line: String) {
     writeRaw(Array((line + "\n").utf8))
 }
 
+/// A server's log line (a failed connection, an `accept` error): one line to stderr,
+/// written at once, like Go's `log.Println`. The server carries on.
+public func warn(_ line: String) {
+    try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
+}
+
 /// Bytes to stdout exactly as they came: no decoding, no added newline.
 public func writeRaw(_ bytes: [UInt8]) {
     try? FileHandle.standardOutput.write(contentsOf: Data(bytes))

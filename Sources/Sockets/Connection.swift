@@ -27,6 +27,8 @@ public final class Connection: Sendable {
     /// (or EOF) is there. Returns 0 at end of stream.
     public func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
         let deadline = deadlines.withLock { $0.read }
+        // As in Go, a deadline already past fails the read at once, even with bytes waiting.
+        if let deadline, deadline.hasPassed { throw failure(.timeout, "read") }
         let count: Int?
         do { count = try receive(into: &buffer, until: deadline) } catch { throw failure(.system(error), "read") }
         guard let count else { throw failure(.timeout, "read") }
@@ -64,6 +66,7 @@ public final class Connection: Sendable {
     /// or `ECONNRESET` as an error, never SIGPIPE.
     public func write(_ bytes: [UInt8]) throws(NetError) {
         let deadline = deadlines.withLock { $0.write }
+        if let deadline, deadline.hasPassed { throw failure(.timeout, "write") }
         let finished: Bool
         do { finished = try socket.writeAll(bytes, until: deadline) } catch { throw failure(.system(error), "write") }
         guard finished else { throw failure(.timeout, "write") }

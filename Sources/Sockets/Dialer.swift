@@ -12,9 +12,36 @@ public struct Dialer: Sendable {
 
     /// Go's `Dialer.Dial(network, address)`: `Dialer(timeout: .seconds(5)).dial("tcp", "localhost:8080")`.
     public func dial(_ network: String, _ hostPort: String) throws(NetError) -> Connection {
-        let deadline = timeout.flatMap { $0 == .zero ? nil : Deadline.after($0) }
+        let deadline = self.deadline()  // the clock starts before resolving: it counts too
         let net = try Network(network, op: "dial")
         let addresses = try net.addresses(hostPort, op: "dial", listening: false)
+        return try Dialer.dialSerial(net, addresses, until: deadline)
+    }
+
+    /// The same, for addresses already resolved: each in turn, in this order, sharing the
+    /// timeout. Addresses of the wrong family for `network` (`tcp4`, `tcp6`) are left out.
+    public func dial(_ network: String, addresses: [Address]) throws(NetError) -> Connection {
+        let deadline = self.deadline()
+        let net = try Network(network, op: "dial")
+        guard !addresses.isEmpty else {
+            throw NetError(op: "dial", network: network, remote: nil, reason: .other("missing address"))
+        }
+        let usable = addresses.filter { net.family == nil || $0.family == net.family }
+        guard !usable.isEmpty else {
+            throw NetError(op: "dial", network: network, remote: nil, reason: .other("no suitable address found"))
+        }
+        return try Dialer.dialSerial(net, usable, until: deadline)
+    }
+
+    /// When the whole dial must be over. nil: never (no timeout, or zero).
+    private func deadline() -> Deadline? {
+        timeout.flatMap { $0 == .zero ? nil : Deadline.after($0) }
+    }
+
+    // ANCHOR: dial-serial
+    /// Go's `dialSerial`: try each address in turn until one connects. Each attempt gets a
+    /// share of the time left; the first failure is the one reported.
+    static func dialSerial(_ net: Network, _ addresses: [Address], until deadline: Deadline?) throws(NetError) -> Connection {
         var firstError: NetError?
         for (index, address) in addresses.enumerated() {
             var attemptDeadline: Deadline?
@@ -28,7 +55,7 @@ public struct Dialer: Sendable {
                 firstError = firstError ?? error  // Go reports the first failure, not the last
             }
         }
-        throw firstError ?? NetError(op: "dial", network: network, remote: addresses[0].description, reason: .timeout)
+        throw firstError ?? NetError(op: "dial", network: net.name, remote: addresses[0].description, reason: .timeout)
     }
 
     /// Go's `partialDeadline`: give each remaining address an equal share of the time left,
@@ -40,6 +67,7 @@ public struct Dialer: Sendable {
         let saneMinimum = Duration.seconds(2)
         return .after(share >= saneMinimum ? share : min(left, saneMinimum))
     }
+    // ANCHOR_END: dial-serial
 
     /// One attempt: a nonblocking connect bounded by `deadline`.
     static func connect(_ network: Network, to address: Address, until deadline: Deadline?) throws(NetError) -> Connection {
@@ -52,6 +80,7 @@ public struct Dialer: Sendable {
         return Connection(socket: socket, network: network.name)
     }
 
+    // ANCHOR: attempt
     /// The system calls of one attempt. nil: the deadline passed first (the socket, dropped
     /// here, closes itself and the kernel abandons the handshake).
     private static func attempt(_ network: Network, _ address: Address, _ deadline: Deadline?) throws(SystemError) -> Socket? {
@@ -65,6 +94,7 @@ public struct Dialer: Sendable {
         try socket.setNonblocking(false)  // a plain blocking socket from here on, as lab 3 expects
         return socket
     }
+    // ANCHOR_END: attempt
 }
 
 /// Go's `net.Dial` / `net.DialTimeout`.

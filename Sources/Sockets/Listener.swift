@@ -36,7 +36,8 @@ public final class Listener: Sendable {
     }
 
     /// Waits for the next connection. Errors are the listener's (`EMFILE`, `ECONNABORTED`):
-    /// a server logs them and goes on, pausing on `EMFILE` rather than spinning.
+    /// a server logs them and goes on, pausing on `EMFILE` rather than spinning (see
+    /// `accept(reporting:)`, which does that).
     public func accept() throws(NetError) -> Connection {
         while true {
             do {
@@ -49,6 +50,30 @@ public final class Listener: Sendable {
             }
         }
     }
+
+    // ANCHOR: accept-reporting
+    /// `accept` for a server that must keep serving, whatever happens to one connection,
+    /// as Go's `http.Server` does. A failure that belongs to one connection (`ECONNABORTED`)
+    /// is reported and skipped. Running out of descriptors or memory (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`) is reported, then we sleep, 5 ms doubling up to 1 s, so that
+    /// connections being served can finish and free some: retrying at once would spin on
+    /// an error that does not go away by itself. Anything else (the listener was closed)
+    /// is thrown. `report` gets each error and how long we wait before trying again.
+    public func accept(reporting report: (NetError, _ retryIn: Duration) -> Void) throws(NetError) -> Connection {
+        var pause = Duration.zero
+        while true {
+            do {
+                return try accept()
+            } catch let error where Platform.acceptErrorsToSkip.contains(error.code ?? 0) {
+                report(error, .zero)
+            } catch let error where Platform.acceptErrorsToWaitOut.contains(error.code ?? 0) {
+                pause = pause == .zero ? .milliseconds(5) : min(pause * 2, .seconds(1))
+                report(error, pause)
+                Poll.sleep(pause)
+            }
+        }
+    }
+    // ANCHOR_END: accept-reporting
 
     public func close() { socket.close() }
 }

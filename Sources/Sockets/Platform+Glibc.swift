@@ -17,6 +17,15 @@ enum Platform {
     static let shutdownBoth = Int32(SHUT_RDWR)
     static let pollIn = Int16(POLLIN)
     static let pollOut = Int16(POLLOUT)
+    /// `accept` failures that belong to one connection, not to the listener: the
+    /// connection was aborted while it waited in the queue, or (accept(2) on Linux) a
+    /// network error already pending on it. A server skips it and accepts the next.
+    static let acceptErrorsToSkip: Set<Int32> = [
+        ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, EPERM,
+    ]
+    /// `accept` failures for lack of descriptors or memory: they last until something is
+    /// freed, so a server waits a little before it tries again, rather than spinning.
+    static let acceptErrorsToWaitOut: Set<Int32> = [EMFILE, ENFILE, ENOBUFS, ENOMEM]
     /// getaddrinfo's EAI_NODATA (the name exists, with no address): a GNU extension
     /// that Swift's Glibc module leaves out.
     static let noData: Int32 = -5
@@ -77,6 +86,17 @@ enum Platform {
     /// The text of an errno value, as `strerror` gives it.
     static func message(for code: Int32) -> String {
         String(cString: Glibc.strerror(code))
+    }
+
+    /// How many segments carrying data this socket has sent: the kernel's
+    /// `tcpi_data_segs_out` (Linux 4.6 and later). Glibc's `struct tcp_info` stops before
+    /// it, so we read the kernel's longer struct as bytes, at its offset in `linux/tcp.h`.
+    static func dataSegmentsSent(_ fd: Int32) -> UInt32? {
+        let offset = 156, size = 160
+        var raw = [UInt8](repeating: 0, count: size)
+        var length = socklen_t(size)
+        guard getsockopt(fd, tcp, Int32(TCP_INFO), &raw, &length) == 0, Int(length) >= size else { return nil }
+        return raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
     }
 
     /// A socket address structure with the family set (Darwin also sets `sin_len` here).

@@ -33,4 +33,10 @@ public enum Poll {
         var descriptors = [pollfd(fd: descriptor, events: readiness.events, revents: 0)]
         return try wait(&descriptors, until: deadline) > 0
     }
+
+    /// Sleeps this thread for `duration`: `poll` on no descriptors at all.
+    public static func sleep(_ duration: Duration) {
+        var none: [pollfd] = []
+        _ = try? wait(&none, until: .after(duration))
+    }
 }

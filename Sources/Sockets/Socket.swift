@@ -176,6 +176,13 @@ public final class Socket: Sendable {
         try option(SOL_SOCKET, SO_ERROR, as: Int32.self, initial: 0)
     }
 
+    /// TCP: how many segments carrying data this socket has sent so far (nil where the
+    /// kernel does not tell). Shows how writes became packets: Nagle's algorithm and
+    /// the kernel's corking can put many small writes in one segment.
+    public func dataSegmentsSent() -> Int? {
+        Platform.dataSegmentsSent(descriptor).map(Int.init)
+    }
+
     /// `getsockname`: our end. With port 0 at `bind`, this is where the real port shows up.
     public func localAddress() throws(SystemError) -> Address? {
         try Address.receive { address, length throws(SystemError) in

@@ -32,7 +32,21 @@ func pause(_ duration: Duration) {
     Thread.sleep(forTimeInterval: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
 }
 
-/// How many descriptors this process has open.
-func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+/// How many descriptors this process (or process `pid`, such as a lab's) has open.
+func openDescriptorCount(of pid: Int32? = nil) -> Int {
+    let directory = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
+    return (try? FileManager.default.contentsOfDirectory(atPath: directory).count) ?? -1
+}
+
+/// Checks `condition` every 20 ms until it holds (true) or `timeout` passes (false):
+/// for things that settle a moment later, such as a server's threads closing descriptors.
+func eventually(within timeout: Duration = .seconds(5), _ condition: @escaping @Sendable () -> Bool) async throws -> Bool {
+    try await onThread {
+        let limit = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now >= limit { return false }
+            pause(.milliseconds(20))
+        }
+        return true
+    }
 }
