@@ -126,8 +126,10 @@ final class PythonPeer: @unchecked Sendable {
         }
     }
 
+    /// SIGKILL: a child started from a thread that blocks SIGTERM inherits that mask, so
+    /// only a signal that cannot be blocked stops it for sure.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
