@@ -9,6 +9,7 @@ let labs = [
     "01-stream-and-datagram",
     "03-blocking-read",
     "04-nonblocking-recvfrom",
+    "05-lookup-host",
 ]
 
 func labTarget(_ directory: String) -> Target {
