@@ -73,9 +73,11 @@ public enum Resolver {
     }
     // ANCHOR_END: lookup-ip
 
-    /// Go's `net.LookupHost`: the same list, as strings.
+    /// Go's `net.LookupHost`: the same list, as strings. A numeric name comes back exactly
+    /// as it was written (`0:0::1` stays `0:0::1`), as in Go.
     public static func lookupHost(_ name: String) throws(LookupError) -> [String] {
-        try lookupIP(name).map(\.description)
+        if IP(name) != nil { return [name] }
+        return try lookupIP(name).map(\.description)
     }
 
     // ANCHOR: gai-error

@@ -22,7 +22,8 @@ public struct StubResolver: Sendable {
     // ANCHOR: lookup
     /// Go's `LookupHost` against one DNS server: the A addresses, then the AAAA ones.
     public func lookupHost(_ name: String) throws(LookupError) -> [String] {
-        try lookupIP(name).map(\.description)
+        if IP(name) != nil { return [name] }  // numeric: as written, nobody asked
+        return try lookupIP(name).map(\.description)
     }
 
     public func lookupIP(_ name: String) throws(LookupError) -> [IP] {
