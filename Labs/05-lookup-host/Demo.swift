@@ -86,12 +86,12 @@ func stubResolver() throws {
     say("")
 
     // ANCHOR: errors
-    let quick = StubResolver(server: server.address, timeout: .milliseconds(250), attempts: 2)
-    for name in ["nosuch.test", "broken.test", "silent.test"] {
+    let impatient = StubResolver(server: server.address, timeout: .milliseconds(250), attempts: 2)
+    for (name, asker) in [("nosuch.test", resolver), ("broken.test", resolver), ("silent.test", impatient)] {
         let before = server.exchanges.count
         let start = ContinuousClock.now
         do {
-            let found = try quick.lookupHost(name)
+            let found = try asker.lookupHost(name)
             say("LookupHost(\"\(name)\") = [\(found.joined(separator: " "))], <nil>")
         } catch {
             say("LookupHost(\"\(name)\") = [], \(error)")
@@ -106,7 +106,7 @@ func explain(_ name: String) -> String {
     switch name {
     case "nosuch.test": "NXDOMAIN (RCODE 3) is final: no retry, no AAAA query"
     case "broken.test": "SERVFAIL (RCODE 2) is worth another try: 2 tries for A, 2 for AAAA"
-    default: "no reply: each try waited 250ms, then the stub gave up"
+    default: "no reply: each of 2 tries waited 250ms (a short timeout, for the demo), then it gave up"
     }
 }
 

@@ -67,10 +67,12 @@ import Testing
         }
     }
 
-    /// A copy of the project's chapters and labs in a temporary directory, to edit by hand.
+    /// A copy of the project's chapters and the sources they list (labs and the socket
+    /// module) in a temporary directory, to edit by hand.
     func scratchBook() throws -> (Book, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("literate-\(UUID().uuidString)")
-        for folder in ["Chapters", "Labs"] {
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("Sources"), withIntermediateDirectories: true)
+        for folder in ["Chapters", "Labs", "Sources/Sockets"] {
             try FileManager.default.copyItem(at: Paths.root.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
         }
         return (Book(root: dir), dir)
