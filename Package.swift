@@ -10,6 +10,7 @@ let labs = [
     "02-handshake",
     "03-blocking-read",
     "04-nonblocking-recvfrom",
+    "05-lookup-host",
     "06-hello-server",
     "08-dial-timeout",
 ]
