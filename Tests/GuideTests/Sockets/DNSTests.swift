@@ -214,7 +214,7 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
         for index in [4, 5, 6, 7, 8, 9, 10, 11] { body[index] = 0xFF }  // 65535 of everything
         let start = ContinuousClock.now
         #expect(throws: DNSFormatError.self) { try DNSMessage(parsing: body) }
-        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func everyTruncationOfAReplyIsAnError() throws {
