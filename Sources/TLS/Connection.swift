@@ -49,6 +49,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         // From here on, a throw runs deinit, which frees `ssl` (and the BIO with it).
         guard let bio = SocketBIO.make(for: transport) else { throw TLSError("tls: BIO_new: out of memory") }
         SSL_set_bio(ssl, bio, bio)  // the SSL owns the BIO now, for reading and writing
+        MessageLog.attach(to: ssl)
         if context.role == .server {
             SSL_set_accept_state(ssl)
         } else {
@@ -182,12 +183,12 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         locked { SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_standard_name($0)) } ?? "" }
     }
 
-    /// The key-exchange group: `X25519`, `P-256`.
-    public var group: String {
+    /// The key-exchange group: `X25519`, `P-256`. nil: none (TLS 1.2's RSA key exchange).
+    public var group: String? {
         locked {
             let nid = Int32(shim_SSL_get_negotiated_group(ssl))
-            if let nist = EC_curve_nid2nist(nid) { return String(cString: nist) }
-            return OBJ_nid2sn(nid).map { String(cString: $0) } ?? "none"
+            guard nid > 0 else { return nil }
+            return (EC_curve_nid2nist(nid) ?? OBJ_nid2sn(nid)).map { String(cString: $0) }
         }
     }
 
@@ -208,6 +209,9 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         guard result != X509_V_OK else { return nil }
         return Explain.verification(result, names: peerCertificate?.names ?? [], host: host ?? "")
     }
+
+    /// Every handshake message and alert so far, sent (→) and received (←), in order.
+    public var messages: [TLSMessage] { locked { transport.messages } }
 
     /// TLS bytes on the wire so far (headers, encryption overhead, handshake and all).
     public var bytesSent: Int { locked { transport.bytesSent } }

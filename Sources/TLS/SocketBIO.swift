@@ -21,6 +21,8 @@ final class SocketTransport {
     /// The peer closed its side (a read returned 0). OpenSSL asks, to tell a TCP close from
     /// a failed read.
     var atEOF = false
+    /// Every protocol message so far, in order (see `MessageLog`).
+    var messages: [TLSMessage] = []
 
     init(socket: Socket) { self.socket = socket }
 }
