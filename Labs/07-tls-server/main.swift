@@ -43,6 +43,7 @@ lab.run { arguments in
         case .failed(let line): printError(line)
         }
     }
+    say("done: \(count ?? 0) clients; OpenSSL objects still alive: \(OpenSSLObjects.alive) (the context)")
 }
 
 // ANCHOR: config
@@ -150,7 +151,7 @@ func demo() throws {
     let ca = try pki.authority("Guide Test CA", file: "ca")
     let identity = try pki.server("localhost", names: ["localhost", "127.0.0.1", "::1"], signedBy: ca, key: .rsa)
     say("pki: a throwaway CA and an RSA server certificate for localhost, 127.0.0.1, ::1, made with the openssl command")
-    say("pki: in a private temporary directory, keys mode 0600, deleted at exit")
+    say("pki: in \(pki.directory) (mode 0700), keys mode 0600, deleted at exit")
 
     // The source calls tls.Listen with a Config that holds no certificate.
     do { _ = try TLSContext(.server, TLSConfig()) } catch { say("the source's config, no certificate: \(error)") }

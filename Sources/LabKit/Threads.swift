@@ -46,7 +46,7 @@ enum Signals {
             var signals = waiting
             var received: Int32 = 0
             sigwait(&signals, &received)
-            exit(0)
+            exitOnce(0)
         }
     }
 }

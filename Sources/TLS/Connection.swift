@@ -23,6 +23,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         /// A fatal error happened: OpenSSL forbids a close_notify after one.
         var broken = false
         var closed = false
+        var closedWithoutCloseNotify = false
     }
 
     /// The server's side of an accepted connection. The handshake happens on first use.
@@ -93,7 +94,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         let result = try drive("handshake", until: deadline.map { min($0, limit) } ?? limit) { ssl, _ in
             SSL_do_handshake(ssl)
         }
-        if result == 0 { throw failure("handshake", .other("tls: the peer closed the connection during the handshake")) }
+        if result == 0 { throw failure("handshake", .other("tls: the peer sent close_notify during the handshake")) }
     }
 
     public var isHandshakeComplete: Bool { locked { SSL_is_init_finished(ssl) == 1 } }
@@ -102,9 +103,10 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     public func setWriteDeadline(_ deadline: Deadline?) { state.withLock { $0.writeDeadline = deadline } }
 
     // ANCHOR: read
-    /// Reads what has arrived (decrypted), up to `buffer.count` bytes. 0 means the peer
-    /// sent close_notify: the end, not an error. A TCP close without it is an error
-    /// (`unexpected EOF`): an attacker can cut a connection, but not forge a close_notify.
+    /// Reads what has arrived (decrypted), up to `buffer.count` bytes. 0 means the end:
+    /// the peer's close_notify, or (as Go and Python accept it) a TCP close between two
+    /// records, which `closedWithoutCloseNotify` then reports. A close in the middle of a
+    /// record is an error: the data was cut short.
     public func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
         try handshake()
         let deadline = state.withLock { $0.readDeadline }
@@ -210,6 +212,10 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         return Explain.verification(result, names: peerCertificate?.names ?? [], host: host ?? "")
     }
 
+    /// True once a read ended because the peer closed TCP without close_notify: the data
+    /// that came is authentic, but an attacker could have cut off what came after it.
+    public var closedWithoutCloseNotify: Bool { state.withLock { $0.closedWithoutCloseNotify } }
+
     /// Every handshake message and alert so far, sent (→) and received (←), in order.
     public var messages: [TLSMessage] { locked { transport.messages } }
 
@@ -239,9 +245,14 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
                 case SSL_ERROR_WANT_READ: return .wait(.readable)
                 case SSL_ERROR_WANT_WRITE: return .wait(.writable)
                 case SSL_ERROR_ZERO_RETURN: return .done(0)
+                case _ where op == "read" && transport.atEOF && transport.atRecordBoundary:
+                    OpenSSLError.take()
+                    state.broken = true  // OpenSSL counts it as fatal: no close_notify after it
+                    state.closedWithoutCloseNotify = true
+                    return .done(0)
                 case let code:
                     state.broken = true
-                    return .failed(reason(code))
+                    return .failed(reason(code, op))
                 }
             }
             switch outcome {
@@ -266,7 +277,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     // ANCHOR: reason
     /// Why OpenSSL failed, from (in order) the system call our BIO saw fail, the error
     /// queue, and the certificate check. Called with the lock held, right after the call.
-    private func reason(_ code: Int32) -> NetError.Reason {
+    private func reason(_ code: Int32, _ op: String) -> NetError.Reason {
         let queued = OpenSSLError.take()
         if let failure = transport.failure { return .system(failure) }
         guard let queued else { return .other(code == SSL_ERROR_SYSCALL ? "unexpected EOF" : "tls: SSL error \(code)") }
@@ -274,10 +285,14 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             let names = SSL_get_peer_cert_chain(ssl).flatMap { chain in
                 shim_sk_X509_num(chain) > 0 ? shim_sk_X509_value(chain, 0) : nil
             }.map { Certificate(borrowing: $0).names }
-            return .other(Explain.verification(SSL_get_verify_result(ssl), names: names ?? [], host: host ?? ""))
+            let why = Explain.verification(SSL_get_verify_result(ssl), names: names ?? [], host: host ?? "")
+            return .other("tls: failed to verify certificate: \(why)")
         }
         if let alert = OpenSSLError.alert(in: queued) { return .other(Explain.remoteAlert(alert)) }
-        if OpenSSLError.isUnexpectedEOF(queued) { return .other("tls: unexpected EOF (the peer closed without close_notify)") }
+        if OpenSSLError.isUnexpectedEOF(queued) {
+            return .other(op == "handshake" ? "tls: the peer closed the connection during the handshake"
+                : "tls: unexpected EOF (the connection closed inside a record)")
+        }
         return .other("tls: \(OpenSSLError.reason(queued))")
     }
     // ANCHOR_END: reason

@@ -20,6 +20,7 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
     /// Go: a `tls.Config` handed to `tls.Listen` or `tls.Dial`. Unlike Go, a server context
     /// without a certificate is an error here, not later at the first handshake.
     public init(_ role: Role, _ config: TLSConfig = TLSConfig()) throws(TLSError) {
+        _ = openSSLStarted
         guard let context = SSL_CTX_new(role == .server ? TLS_server_method() : TLS_client_method()) else {
             throw TLSError("tls: SSL_CTX_new: \(OpenSSLError.takeReason() ?? "out of memory")")
         }
@@ -98,6 +99,14 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
         close(fd)
     }
 }
+
+/// OpenSSL starts itself on first use and, unless told otherwise, registers an `atexit`
+/// handler that frees its global state. A lab stopped by SIGTERM calls `exit` from its
+/// signal thread while others may be inside OpenSSL, and they would crash on the freed
+/// state. So we start it first, without that handler: the kernel reclaims it all anyway.
+private let openSSLStarted: Void = {
+    OPENSSL_init_ssl(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
+}()
 
 /// How many OpenSSL objects this module holds right now: contexts, connections and peer
 /// certificates, each counted when made and when freed. Tests read it to prove that

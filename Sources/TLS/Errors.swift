@@ -16,6 +16,7 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
 enum OpenSSLError {
     /// Takes every error out of this thread's queue (so none is blamed on a later call)
     /// and returns the first, the one closest to the cause. nil: the queue was empty.
+    @discardableResult
     static func take() -> UInt? {
         let first = ERR_get_error()
         ERR_clear_error()
@@ -72,7 +73,7 @@ enum Explain {
     // ANCHOR_END: alerts
 
     // ANCHOR: verification
-    /// Why the server's certificate was refused, in Go's words, then OpenSSL's own
+    /// Why the server's certificate is refused, in Go's words, then OpenSSL's own
     /// (`X509_verify_cert_error_string`) in brackets. `names` are the certificate's
     /// subjectAltNames and `host` the name we wanted, for a mismatch.
     static func verification(_ result: Int, names: [String], host: String) -> String {
@@ -91,7 +92,7 @@ enum Explain {
             go = "certificate is not trusted"
         }
         let openSSL = String(cString: X509_verify_cert_error_string(result))
-        return "tls: failed to verify certificate: x509: \(go) [OpenSSL: \(openSSL)]"
+        return "x509: \(go) [OpenSSL: \(openSSL)]"
     }
     // ANCHOR_END: verification
 }

@@ -21,10 +21,31 @@ final class SocketTransport {
     /// The peer closed its side (a read returned 0). OpenSSL asks, to tell a TCP close from
     /// a failed read.
     var atEOF = false
+    /// Where the incoming bytes stand in TLS's framing (a 5-byte header whose last two
+    /// bytes give the length of the body that follows): a close between two records is a
+    /// clean end, as Go treats it; a close inside one is a cut.
+    private var header: [UInt8] = []
+    private var bodyLeft = 0
+    var atRecordBoundary: Bool { header.isEmpty && bodyLeft == 0 }
     /// Every protocol message so far, in order (see `MessageLog`).
     var messages: [TLSMessage] = []
 
     init(socket: Socket) { self.socket = socket }
+
+    func track(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes[...]
+        while let first = rest.first {
+            if bodyLeft > 0 {
+                let body = min(bodyLeft, rest.count)
+                bodyLeft -= body
+                rest = rest.dropFirst(body)
+            } else {
+                header.append(first)
+                rest = rest.dropFirst()
+                if header.count == 5 { (bodyLeft, header) = (Int(header[3]) << 8 | Int(header[4]), []) }
+            }
+        }
+    }
 }
 
 // ANCHOR: bio
@@ -47,10 +68,12 @@ enum SocketBIO {
         let transport = transport(bio)
         shim_BIO_clear_retry_flags(bio)
         do throws(SystemError) {
-            switch try transport.socket.read(into: UnsafeMutableRawBufferPointer(start: data, count: Int(length)), dontWait: true) {
+            let buffer = UnsafeMutableRawBufferPointer(start: data, count: Int(length))
+            switch try transport.socket.read(into: buffer, dontWait: true) {
             case .done(let count):
                 transport.bytesReceived += count
                 transport.atEOF = count == 0
+                transport.track(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 return Int32(count)
             case .wouldBlock:
                 shim_BIO_set_retry_read(bio)

@@ -37,10 +37,11 @@ public final class TestPKI: Sendable {
 
     deinit { remove() }
 
-    /// Deletes the directory and every key in it.
+    /// Deletes the directory and every key in it (once, even if `exit` is at it too).
     public func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
-        liveDirectories.withLock { _ = $0.remove(directory) }
+        liveDirectories.withLock { live in
+            if live.remove(directory) != nil { try? FileManager.default.removeItem(atPath: directory) }
+        }
     }
 
     // ANCHOR: authority
@@ -129,10 +130,14 @@ private func isIPAddress(_ name: String) -> Bool {
 }
 
 /// Directories still on disk, deleted by `exit` even if their owner never went away
-/// (a lab stopped with Ctrl-C exits through `exit(0)` too).
+/// (a lab stopped with Ctrl-C exits through `exit(0)` too). Deleting holds the lock, so
+/// an owner's `remove()` racing the exit handler never leaves half a directory behind.
 private let liveDirectories = Mutex<Set<String>>([])
 private let removeAtExit: Void = {
     atexit {
-        for directory in liveDirectories.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: directory) }
+        liveDirectories.withLock { live in
+            for directory in live { try? FileManager.default.removeItem(atPath: directory) }
+            live.removeAll()
+        }
     }
 }()
