@@ -9,21 +9,27 @@ SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test sync labs tour literate-check
+.PHONY: all build test sync labs tour literate-check openssl-headers
 
 all: build
 
-build:
+# Labs 7 and 9 build on the system's OpenSSL. Without its headers the compiler would
+# print a screen of errors; this stops with the one line that says what to do.
+OPENSSL_HEADERS ?= $(or $(wildcard /usr/include/openssl/ssl.h),$(shell pkg-config --exists openssl 2>/dev/null && echo found))
+openssl-headers:
+	@$(if $(OPENSSL_HEADERS),:,$(error OpenSSL's headers are missing: install them with 'apt-get install libssl-dev'))
+
+build: openssl-headers
 	$(SWIFT) build
 
 # lab-N: Labs/0N-name builds the executable `name`.
-lab-%:
+lab-%: openssl-headers
 	@dir=$$(ls -d Labs/$$(printf %02d $* 2>/dev/null)-* 2>/dev/null | head -n 1); \
 	if [ -z "$$dir" ]; then echo "make: there is no lab $* (the labs: $(LAB_DIRS))" >&2; exit 2; fi; \
 	name=$${dir#Labs/[0-9][0-9]-}; \
 	$(SWIFT) build -q --product $$name && $(BIN)/$$name
 
-labs tour:
+labs tour: openssl-headers
 	@$(SWIFT) build -q
 	@for dir in $(LAB_DIRS); do \
 		name=$${dir#Labs/[0-9][0-9]-}; \
@@ -32,7 +38,7 @@ labs tour:
 	done
 
 # Descriptor-leak tests count /proc/self/fd, so they run alone, after everything else.
-test:
+test: openssl-headers
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip DescriptorLeaks
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
@@ -41,6 +47,6 @@ sync:
 	@$(SWIFT) build -q --product literate
 	@$(BIN)/literate sync
 
-literate-check:
+literate-check: openssl-headers
 	@$(SWIFT) build -q
 	@$(BIN)/literate check --bin $(BIN)
