@@ -260,7 +260,7 @@ func badClients(_ address: String, ca: Identity, _ log: ServerLog) throws {
     say("client 7 connects and says nothing; meanwhile...")
     var trusting = TLSConfig()
     trusting.caFile = ca.certificateFile
-    say("client 8: \(try fetch(address, trusting).line)")
+    say("client 8, while client 7 waits: \(try fetch(address, trusting).line)")
     say("  server: \(log.take(mentioning: "served"))")
     let start = ContinuousClock.now
     let line = log.take(mentioning: silent.localAddress?.description ?? "?")

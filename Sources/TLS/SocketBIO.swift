@@ -122,7 +122,10 @@ enum SocketBIO {
     private final class Method: @unchecked Sendable {  // written once here, read-only after
         let pointer: OpaquePointer
         init() {
-            pointer = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "Sockets.Socket")
+            guard let method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "Sockets.Socket") else {
+                fatalError("BIO_meth_new: out of memory")
+            }
+            pointer = method
             BIO_meth_set_read(pointer, SocketBIO.read)
             BIO_meth_set_write(pointer, SocketBIO.write)
             BIO_meth_set_ctrl(pointer, SocketBIO.control)

@@ -15,7 +15,7 @@ import TLS
         let verified = lines.drop { !$0.hasPrefix("verifying") }.prefix { !$0.isEmpty }
         let insecure = lines.drop { !$0.hasPrefix("with --insecure") }
         func line(_ name: String, in part: some Collection<String>) -> String {
-            part.first { $0.hasPrefix("\(name): ") } ?? "(no line for \(name))"
+            part.first { $0.hasPrefix("\(name): ") || $0.hasPrefix("\(name) (") } ?? "(no line for \(name))"
         }
         #expect(line("good", in: verified) == "good: connected, read \"hello from the good server\\r\\n\"")
         let expected = [
