@@ -156,7 +156,7 @@ func demo() throws {
     // The source calls tls.Listen with a Config that holds no certificate.
     do { _ = try TLSContext(.server, TLSConfig()) } catch { say("the source's config, no certificate: \(error)") }
 
-    let timeout = Duration.milliseconds(500)
+    let timeout = Duration.seconds(1)
     let config = serverConfig(certificate: identity.certificateFile, key: identity.keyFile, handshakeTimeout: timeout)
     let listener = try TLSListener("tcp", "127.0.0.1:0", TLSContext(.server, config))
     say("listening on \(listener.address), handshake timeout \(timeout.goDescription) (the default is 10s)")

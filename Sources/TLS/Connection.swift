@@ -32,7 +32,8 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     }
 
     /// The client's side. `host` is the server's name or IP address: the certificate must
-    /// be valid for it, and a name (not an address) is sent as SNI.
+    /// be valid for it, and a name (not an address) is sent as SNI. Either way, the TLS
+    /// connection owns `connection` from now on, and closes it.
     public static func client(_ connection: Connection, _ context: TLSContext, host: String) throws(TLSError) -> TLSConnection {
         try TLSConnection(connection, context, host: host)
     }
@@ -99,6 +100,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
 
     public var isHandshakeComplete: Bool { locked { SSL_is_init_finished(ssl) == 1 } }
 
+    /// Deadlines for this connection's reads and writes (the TCP connection's own are not used).
     public func setReadDeadline(_ deadline: Deadline?) { state.withLock { $0.readDeadline = deadline } }
     public func setWriteDeadline(_ deadline: Deadline?) { state.withLock { $0.writeDeadline = deadline } }
 
@@ -262,7 +264,11 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
                 guard connection.socket.descriptor >= 0 else { throw failure(op, .other("use of closed network connection")) }
                 let ready: Bool
                 do { ready = try connection.socket.wait(for: readiness, until: deadline) } catch { throw failure(op, .system(error)) }
-                if !ready { throw failure(op, .timeout) }
+                if !ready {
+                    // A write cut short leaves half a record sent: like Go, nothing more may follow.
+                    if op == "write" { state.withLock { $0.broken = true } }
+                    throw failure(op, .timeout)
+                }
             }
         }
     }

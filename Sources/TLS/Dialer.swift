@@ -19,9 +19,9 @@ public struct TLSDialer: Sendable {
     /// part of `hostPort`.
     public func dial(_ network: String, _ hostPort: String) throws -> TLSConnection {
         let deadline = timeout.map { Deadline.after($0) }
-        let host = try config.serverName ?? Address.split(hostPort).host
-        let context = try TLSContext(.client, config)
+        let context = try TLSContext(.client, config)  // a bad CA file fails before any packet
         let tcp = try Dialer(timeout: timeout).dial(network, hostPort)
+        let host = try config.serverName ?? Address.split(hostPort).host  // dial checked its shape
         let connection = try TLSConnection.client(tcp, context, host: host)
         try connection.handshake(until: deadline)
         return connection
