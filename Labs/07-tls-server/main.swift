@@ -4,7 +4,6 @@
 import Foundation
 import LabKit
 import Sockets
-import Synchronization
 import TestPKI
 import TLS
 

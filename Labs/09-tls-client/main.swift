@@ -4,7 +4,6 @@
 // demo shows what it then connects to.
 import Foundation
 import LabKit
-import Sockets
 import TestPKI
 import TLS
 
