@@ -7,26 +7,6 @@ import TestPKI
 import Testing
 import TLS
 
-/// `openssl ARGUMENTS` run to the end (stdin empty), with its status and output.
-func openssl(_ arguments: [String], timeout: TimeInterval = 30) async throws -> LabRun {
-    try await onThread { try LabRun(URL(fileURLWithPath: "/usr/bin/openssl"), arguments, timeout: timeout) }
-}
-
-/// `openssl s_client` against `address`, trusting `ca`, checking the name `localhost`.
-/// `untilServerCloses`: keep reading until the server closes (`-ign_eof`); otherwise
-/// hang up right after the handshake.
-func sClient(_ address: String, ca: Identity, _ flags: [String], untilServerCloses: Bool = true) async throws -> LabRun {
-    try await openssl(["s_client", "-connect", address, "-CAfile", ca.certificateFile, "-verify_return_error",
-                       "-verify_hostname", "localhost", "-servername", "localhost"]
-                      + (untilServerCloses ? ["-ign_eof"] : []) + flags)
-}
-
-/// The lab's server role with `identity`, on `host`, port 0.
-func tlsServer(_ identity: Identity, host: String = "127.0.0.1", _ extra: [String] = []) async throws -> RunningLab {
-    let listen = host.contains(":") ? "[\(host)]:0" : "\(host):0"
-    return try await RunningLab("tls-server", ["--listen", listen, "--cert", identity.certificateFile, "--key", identity.keyFile] + extra)
-}
-
 @Suite struct Lab07TLSServer {
     @Test func demoRefusesOldVersionsAndWeakSuitesAndKeepsServing() async throws {
         let run = try await runLab("tls-server")
@@ -262,48 +242,4 @@ func residentKilobytes(of pid: Int32) -> Int {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
-}
-
-/// `openssl s_server` on 127.0.0.1, port 0: it prints `ACCEPT 127.0.0.1:PORT` once
-/// listening. `input` is what it sends to a client (its stdin, which stays open: at the
-/// end of its input s_server would close the connection, but not reliably at once).
-final class OpenSSLServer: @unchecked Sendable {
-    let process = Process()
-    private let output = Pipe(), input = Pipe()
-
-    init(_ arguments: [String], input text: String? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_server", "-accept", "127.0.0.1:0"] + arguments
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = input
-        try process.run()
-        if let text { input.fileHandleForWriting.write(Data(text.utf8)) }
-    }
-
-    /// The address from its `ACCEPT` line (waits up to 20 s for it).
-    func address() async throws -> String {
-        try await onThread { [output] in
-            var text = ""
-            let limit = Date(timeIntervalSinceNow: 20)
-            while Date() < limit {
-                let byte = output.fileHandleForReading.readData(ofLength: 1)
-                if byte.isEmpty { break }
-                text += String(decoding: byte, as: UTF8.self)
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT ") }), text.hasSuffix("\n") {
-                    return String(line.dropFirst("ACCEPT ".count))
-                }
-            }
-            throw LabFailure("s_server printed no ACCEPT line: \(text)")
-        }
-    }
-
-    /// SIGKILL, not SIGTERM: a process started from one of Swift's worker threads inherits
-    /// that thread's signal mask, with SIGTERM blocked, and s_server never unblocks it.
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    deinit { stop() }
 }

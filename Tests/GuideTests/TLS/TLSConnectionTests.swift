@@ -24,7 +24,7 @@ import TLS
             return (received, (connection.version, connection.cipherSuite, connection.group))
         }
         #expect(received == big)
-        #expect(server.outcome(0) == .some(nil))
+        #expect(server.outcome() == .some(nil))
         if version == .tls13 {
             #expect(agreed.0 == "TLSv1.3")
             #expect(agreed.1.hasPrefix("TLS_AES_") || agreed.1.hasPrefix("TLS_CHACHA20"))
@@ -80,7 +80,7 @@ import TLS
             #expect(text.hasPrefix("handshake tcp 127.0.0.1:"), "\(text)")
             #expect(text.hasSuffix("->127.0.0.1:\(server.port): tls: failed to verify certificate: \(reason)"), "\(text)")
             // The server hears why, as the alert the client sent.
-            let seen = try #require(server.outcome(0) ?? nil)
+            let seen = try #require(server.outcome() ?? nil)
             #expect(seen.contains(": remote error: tls: "), "\(seen)")
         }
     }
@@ -105,7 +105,7 @@ import TLS
         let server = try ModuleServer(config)
         let start = ContinuousClock.now
         let silent = try await onThread { try dial("tcp", server.address) }  // connects, says nothing
-        let outcome = try #require(server.outcome(0) ?? nil)
+        let outcome = try #require(server.outcome() ?? nil)
         let waited = ContinuousClock.now - start
         #expect(outcome.hasPrefix("handshake tcp 127.0.0.1:\(server.port)->127.0.0.1:"), "\(outcome)")
         #expect(outcome.hasSuffix(": i/o timeout"), "\(outcome)")
@@ -129,7 +129,7 @@ import TLS
             _ = try connection.read(maxLength: 100)
             connection.connection.close()  // hang up: TCP close, unread data, so the kernel resets
         }
-        let outcome = try #require(server.outcome(0) ?? nil)
+        let outcome = try #require(server.outcome() ?? nil)
         #expect(outcome.hasPrefix("write tcp "), "\(outcome)")
         #expect(outcome.hasSuffix(": write: broken pipe") || outcome.hasSuffix(": write: connection reset by peer"), "\(outcome)")
     }

@@ -16,17 +16,21 @@ extension DescriptorLeaks {
             config.handshakeTimeout = .seconds(1)  // long enough for the good ones on a busy machine
             let rounds = 40
             let server = try ModuleServer(config, count: rounds + 3)
-            for _ in 0..<rounds { _ = try TLSDialer(config: .client(trusting: c.ca)).dial("tcp", server.address).readToEnd() }
+            for _ in 0..<rounds {
+                _ = try TLSDialer(config: .client(trusting: c.ca)).dial("tcp", server.address).readToEnd()
+                _ = server.outcome()
+            }
             // A refused certificate, a silent client that times out, plain-text garbage.
             _ = netError { _ = try TLSDialer(config: .client(trusting: nil)).dial("tcp", server.address) }
+            _ = server.outcome()
             let silent = try dial("tcp", server.address)
-            _ = server.outcome(rounds + 1)
+            _ = server.outcome()
             silent.close()
             let garbage = try dial("tcp", server.address)
             try garbage.write("not TLS\r\n")
             _ = try? garbage.readToEnd()
             garbage.close()
-            _ = server.outcome(rounds + 2)
+            _ = server.outcome()
             // Dropped without close(): deinit sends close_notify, frees the SSL, closes the socket.
             let (tcpClient, tcpServer) = try connectedPair()
             _ = try TLSConnection.client(tcpClient, TLSContext(.client), host: "localhost")
