@@ -15,11 +15,17 @@ SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test test-programs sync labs tour literate-check grade starter
+.PHONY: all build test test-programs sync labs tour literate-check openssl-headers grade starter
 
 all: build
 
-build:
+# Labs 7 and 9 build on the system's OpenSSL. Without its headers the compiler would
+# print a screen of errors; this stops with the one line that says what to do.
+OPENSSL_HEADERS ?= $(or $(wildcard /usr/include/openssl/ssl.h),$(shell pkg-config --exists openssl 2>/dev/null && echo found))
+openssl-headers:
+	@$(if $(OPENSSL_HEADERS),:,$(error OpenSSL's headers are missing: install them with 'apt-get install libssl-dev'))
+
+build: openssl-headers
 	$(SWIFT) build
 
 # Sets `name` to lab $*'s executable: Labs/0N-name builds the executable `name`.
@@ -27,11 +33,11 @@ LAB_NAME = dir=$$(ls -d Labs/$$(printf %02d $* 2>/dev/null)-* 2>/dev/null | head
 	if [ -z "$$dir" ]; then echo "make: there is no lab $* (the labs: $(LAB_DIRS))" >&2; exit 2; fi; \
 	name=$${dir\#Labs/[0-9][0-9]-}
 
-lab-%:
+lab-%: openssl-headers
 	@$(LAB_NAME); \
 	$(SWIFT) build -q --product $$name && $(BIN)/$$name
 
-labs tour:
+labs tour: openssl-headers
 	@$(SWIFT) build -q
 	@for dir in $(LAB_DIRS); do \
 		name=$${dir#Labs/[0-9][0-9]-}; \
@@ -42,7 +48,7 @@ labs tour:
 # Some suites run alone, after everything else: the descriptor-leak tests count
 # /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; and the
 # exercises' honesty check builds a student's copy (it needs the cores).
-test: test-programs
+test: openssl-headers test-programs
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GradingHonesty'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
@@ -65,7 +71,7 @@ sync:
 	@$(SWIFT) build -q --product literate
 	@$(BIN)/literate sync
 
-literate-check:
+literate-check: openssl-headers
 	@$(SWIFT) build -q
 	@$(BIN)/literate check --bin $(BIN)
 
@@ -77,13 +83,13 @@ HINT ?= 1
 # not compile loses only its own points) and runs this checkout's checks.
 GRADE = @$(SWIFT) build -q --product grade && SWIFT=$(SWIFT) $(BIN)/grade
 
-check-%:
+check-%: openssl-headers
 	$(GRADE) --submission . --labs $* --out $(OUT)/check-$*
 
 hint-%:
 	$(GRADE) hint $* $(HINT)
 
-grade:
+grade: openssl-headers
 ifdef SUBMISSIONS
 	$(GRADE) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(LABS),--labs $(LABS))
 else

@@ -12,12 +12,21 @@ let labs = [
     "04-nonblocking-recvfrom",
     "05-lookup-host",
     "06-hello-server",
+    "07-tls-server",
     "08-dial-timeout",
+    "09-tls-client",
+]
+
+/// What a lab needs besides `Sockets` and `LabKit`.
+let labExtras: [String: [Target.Dependency]] = [
+    "07-tls-server": ["TLS", "TestPKI"],
+    "09-tls-client": ["TLS", "TestPKI"],
 ]
 
 func labTarget(_ directory: String) -> Target {
     let name = String(directory.drop(while: { $0 != "-" }).dropFirst())
-    return .executableTarget(name: name, dependencies: ["Sockets", "LabKit"], path: "Labs/\(directory)")
+    let dependencies: [Target.Dependency] = ["Sockets", "LabKit"] + (labExtras[directory] ?? [])
+    return .executableTarget(name: name, dependencies: dependencies, path: "Labs/\(directory)")
 }
 
 let package = Package(
@@ -31,6 +40,11 @@ let package = Package(
         .target(name: "Sockets"),
         // What every lab executable shares: the command-line contract, narration, exit codes.
         .target(name: "LabKit", dependencies: ["Sockets"]),
+        // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
+        // A throwaway certificate authority made with the `openssl` command, for demos and tests.
+        .target(name: "TestPKI"),
         // The literate mechanism: listings included from sources, transcripts checked against runs.
         .target(name: "Literate"),
         .executableTarget(name: "literate", dependencies: ["Literate"]),
@@ -38,6 +52,6 @@ let package = Package(
         // student's copy of the project, reports (GRADING.md).
         .target(name: "Grading", dependencies: ["Sockets", "LabKit", "Literate"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
-        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate", "Grading"]),
+        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
     ] + labs.map(labTarget)
 )

@@ -28,11 +28,11 @@ public struct Lab: Sendable {
         var arguments = Arguments(lab: name, CommandLine.arguments.dropFirst())
         if arguments.has("--help") || arguments.has("-h") {
             say(usage)
-            exit(0)
+            exitOnce(0)
         }
         do {
             try main(&arguments)
-            exit(0)
+            exitOnce(0)
         } catch let error as UsageError {
             fail("\(name): \(error.message) (see \(name) --help)", Exit.usageError)
         } catch {
@@ -42,10 +42,22 @@ public struct Lab: Sendable {
     }
 
     private func fail(_ line: String, _ code: Int32) -> Never {
-        try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
-        exit(code)
+        exitOnce(code, saying: line)
     }
 }
+
+/// Ends the process, once, after printing `line` to stderr. When SIGTERM arrives as the
+/// main thread finishes (or fails because the exit handlers are already deleting its
+/// files), two threads would call exit at once, which is undefined behaviour: both run
+/// the exit handlers, and whichever reaches `_exit` first cuts the other short. The
+/// second caller waits here, silently, until the first is done.
+func exitOnce(_ code: Int32, saying line: String? = nil) -> Never {
+    exitLock.lock()
+    if let line { try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }
+    exit(code)
+}
+
+private let exitLock = NSLock()
 
 /// A lab's narration: one line to stdout, written at once (no buffer to flush, so the
 /// lines of a server and of a test reading it never wait in a pipe).

@@ -67,12 +67,11 @@ import Testing
         }
     }
 
-    /// A copy of the project's chapters and the sources they list (labs and the socket
-    /// module) in a temporary directory, to edit by hand.
+    /// A copy of the project's chapters, labs and module sources (chapters list both) in a
+    /// temporary directory, to edit by hand.
     func scratchBook() throws -> (Book, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("literate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("Sources"), withIntermediateDirectories: true)
-        for folder in ["Chapters", "Labs", "Sources/Sockets"] {
+        for folder in ["Chapters", "Labs", "Sources"] {
             try FileManager.default.copyItem(at: Paths.root.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
         }
         return (Book(root: dir), dir)
