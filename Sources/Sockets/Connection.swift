@@ -25,6 +25,7 @@ public final class Connection: Sendable {
     // ANCHOR: read
     /// Reads what has arrived, up to `buffer.count` bytes, blocking until at least one byte
     /// (or EOF) is there. Returns 0 at end of stream.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
         let deadline = deadlines.withLock { $0.read }
         // As in Go, a deadline already past fails the read at once, even with bytes waiting.
@@ -64,6 +65,7 @@ public final class Connection: Sendable {
 
     /// Writes every byte (finishing partial writes). A peer that hung up gives `EPIPE`
     /// or `ECONNRESET` as an error, never SIGPIPE.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public func write(_ bytes: [UInt8]) throws(NetError) {
         let deadline = deadlines.withLock { $0.write }
         if let deadline, deadline.hasPassed { throw failure(.timeout, "write") }

@@ -11,6 +11,7 @@ public struct Dialer: Sendable {
     public init(timeout: Duration? = nil) { self.timeout = timeout }
 
     /// Go's `Dialer.Dial(network, address)`: `Dialer(timeout: .seconds(5)).dial("tcp", "localhost:8080")`.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public func dial(_ network: String, _ hostPort: String) throws(NetError) -> Connection {
         let deadline = self.deadline()  // the clock starts before resolving: it counts too
         let net = try Network(network, op: "dial")
@@ -98,6 +99,7 @@ public struct Dialer: Sendable {
 }
 
 /// Go's `net.Dial` / `net.DialTimeout`.
+@available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
 public func dial(_ network: String, _ hostPort: String, timeout: Duration? = nil) throws(NetError) -> Connection {
     try Dialer(timeout: timeout).dial(network, hostPort)
 }

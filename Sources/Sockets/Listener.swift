@@ -38,6 +38,7 @@ public final class Listener: Sendable {
     /// Waits for the next connection. Errors are the listener's (`EMFILE`, `ECONNABORTED`):
     /// a server logs them and goes on, pausing on `EMFILE` rather than spinning (see
     /// `accept(reporting:)`, which does that).
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public func accept() throws(NetError) -> Connection {
         while true {
             do {

@@ -18,6 +18,7 @@ public enum Poll {
     // ANCHOR: poll
     /// Waits until at least one of `descriptors` is ready, or `deadline` passes (nil: forever).
     /// Returns how many are ready; 0 means the deadline passed. `revents` are filled in.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public static func wait(_ descriptors: inout [pollfd], until deadline: Deadline?) throws(SystemError) -> Int {
         let count = nfds_t(descriptors.count)
         return try descriptors.withUnsafeMutableBufferPointer { buffer throws(SystemError) in

@@ -25,7 +25,9 @@ final class OneShotServer: Sendable {
     }
 
     var address: String { listener.address.description }
+    @available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
     func finish() { done.wait(); listener.close() }
+    func finish() async { try? await onThread { [self] in finish() } }
 }
 
 @Suite struct Lab03BlockingRead {
@@ -49,7 +51,7 @@ final class OneShotServer: Sendable {
         for host in ["127.0.0.1", "::1"] {
             let server = try OneShotServer(bytes, host: host)
             let raw = try await rawOutput("blocking-read", ["--dial", server.address])
-            server.finish()
+            await server.finish()
             #expect(raw.count == bytes.count)
             #expect(raw == bytes)
         }
@@ -67,7 +69,7 @@ final class OneShotServer: Sendable {
         let port = try await python.firstLine()
         let raw = try await rawOutput("blocking-read", ["--dial", "127.0.0.1:\(port)"])
         #expect(raw == Array("from python\r\n".utf8) + [0x00, 0xFF])
-        python.stop()
+        await python.stop()
     }
 
     @Test func refusedAndResetAreOneGoLineAndExitOne() async throws {
@@ -76,7 +78,7 @@ final class OneShotServer: Sendable {
                            "dial tcp 127.0.0.1:\(port): connect: connection refused")
         let server = try OneShotServer(Array("partial".utf8), reset: true)
         let run = try await runLab("blocking-read", ["--dial", server.address])
-        server.finish()
+        await server.finish()
         #expect(run.status == 1)
         #expect(run.stdout == "partial", "bytes before the reset are still copied")
         #expect(run.stderr.hasPrefix("read tcp 127.0.0.1:") && run.stderr.hasSuffix(": read: connection reset by peer\n"),
@@ -128,8 +130,11 @@ final class PythonPeer: @unchecked Sendable {
 
     /// SIGKILL: a child started from a thread that blocks SIGTERM inherits that mask, so
     /// only a signal that cannot be blocked stops it for sure.
+    @available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
+
+    func stop() async { try? await onThread { [self] in stop() } }
 }

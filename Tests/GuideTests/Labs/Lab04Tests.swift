@@ -34,7 +34,7 @@ import Testing
             print(s.getsockname()[1], flush=True)
             """)
         let pythonPort = try await python.firstLine()
-        python.stop()
+        await python.stop()
         let result = try await lab.wait()
         close(raw)
         conn.close()

@@ -76,7 +76,7 @@ import Testing
             print(" ".join(seen), flush=True)
             """)
         let expected = try await python.firstLine().split(separator: " ").map(String.init)
-        python.stop()
+        await python.stop()
         let run = try await runLab("lookup-host", ["localhost"])
         #expect(run.status == 0 && run.stderr.isEmpty, "\(run.stderr)")
         #expect(run.stdoutLines == expected)
@@ -102,7 +102,7 @@ import Testing
             guard let query else { return [] }
             return [goodReply(query, helloAnswers(query.questions[0]))]
         }
-        defer { server.stop() }
+        defer { server.stopSoon() }
         let run = try await runLab("lookup-host", ["--server", server.address.description, "www.hello.test"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
@@ -117,7 +117,7 @@ import Testing
             default: return [goodReply(query, rcode: .nameError, [])]
             }
         }
-        defer { server.stop() }
+        defer { server.stopSoon() }
         let address = server.address.description
         expectNetworkError(try await runLab("lookup-host", ["--server", address, "nosuch.test"]),
                            "lookup nosuch.test on \(address): no such host")
@@ -161,7 +161,7 @@ import Testing
             """)
         let port = try await python.firstLine()
         let run = try await runLab("lookup-host", ["--server", "127.0.0.1:\(port)", "www.py.test"])
-        python.stop()
+        await python.stop()
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines == ["127.0.0.9", "::9"])
     }
@@ -182,7 +182,7 @@ import Testing
             "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts",
             "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
             "--host-record=hello.test,127.0.0.7,2001:db8::7", "--cname=www.hello.test,hello.test", "--address=/nosuch.test/"])
-        defer { dnsmasq.kill() }
+        defer { dnsmasq.killSoon() }
         let server = try Address("127.0.0.1:\(port)")
         // Wait (up to 10 s) until it answers.
         let ready = try await onThread { () -> Bool in
@@ -235,9 +235,15 @@ final class Spawned: Sendable {
         self.pid = pid
     }
 
+    @available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
     func kill() {
         _ = Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
     }
+
+    func kill() async { try? await onThread { [self] in kill() } }
+
+    /// For a `defer` in an async test: kills and reaps on a thread of its own.
+    func killSoon() { Thread { [self] in kill() }.start() }
 }

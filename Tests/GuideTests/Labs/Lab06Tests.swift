@@ -127,7 +127,7 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
             print(repr(data), flush=True)
             """)
         #expect(try await python.firstLine() == #"b'Hello World!\r\n'"#)
-        python.stop()
+        await python.stop()
         #expect(try await lab.wait().status == 0)
     }
 
@@ -145,10 +145,10 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
             print(soft, flush=True)
             """)
         let originalLimit = try await lower.firstLine()
-        lower.stop()
+        await lower.stop()
         // Two clients wait in the accept queue while the server cannot take them.
         let waiting = try await onThread { try (0..<2).map { _ in try dial("tcp", address, timeout: .seconds(5)) } }
-        pause(.milliseconds(1500))
+        await pause(.milliseconds(1500))
         #expect(lab.process.isRunning)
         let raise = try PythonPeer("""
             import resource
@@ -156,7 +156,7 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
             print("ok", flush=True)
             """)
         #expect(try await raise.firstLine() == "ok")
-        raise.stop()
+        await raise.stop()
         // With descriptors back, the waiting clients are served.
         let greetings = try await onThread {
             try waiting.map { connection in

@@ -74,7 +74,7 @@ import TLS
                     """
                 let python = try PythonPeer(script)
                 #expect(try await python.firstLine() == "\(version.replacing("_", with: ".")) b'Hello World!\\r\\n'")
-                python.stop()
+                await python.stop()
             }
             _ = try await server.stop()
         }
@@ -108,7 +108,7 @@ import TLS
                 print("refused", e.reason, flush=True)
             """)
         #expect(try await python.firstLine().hasPrefix("refused"))
-        python.stop()
+        await python.stop()
         // A good client still gets through: one thread per client, and nothing is stuck.
         let good = try await sClient(address, ca: c.ca, [])
         #expect(good.stdout.contains("Hello World!\r\n"))
@@ -129,7 +129,7 @@ import TLS
             let run = try await sClient(outsideAddress, ca: c.ca, flags, untilServerCloses: false)
             #expect(run.status == 0 && run.stdout.contains("Cipher is \(flags[2])"), "\(flags): \(run.stderr)")
         }
-        outside.stop()
+        await outside.stop()
     }
 
     @Test func aBadClientFailsAloneWhileOthersAreServed() async throws {

@@ -64,7 +64,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
                     print("timed out", flush=True)
                 """)
             #expect(try await python.firstLine() == "timed out")
-            python.stop()
+            await python.stop()
         }
     }
 
@@ -80,7 +80,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 * 13) }
         let server = try OneShotServer(bytes, host: host)
         let raw = try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "5s"])
-        server.finish()
+        await server.finish()
         #expect(raw == bytes)
     }
 
@@ -95,7 +95,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         let port = try await python.firstLine()
         let (run, took) = try await timedRun("dial-timeout",
                                              ["--dial", "127.0.0.1:\(port)", "--timeout", "2s", "--read-timeout", "300ms"])
-        python.stop()
+        await python.stop()
         #expect(run.stdout == "from python\r\n", "bytes before the silence are copied")
         #expect(run.status == 1)
         #expect(run.stderr.wholeMatch(of: /read tcp 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+: i\/o timeout\n/) != nil, "\(run.stderr)")
@@ -122,7 +122,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
     @Test func zeroMeansNoTimeoutAtAll() async throws {
         let server = try OneShotServer(helloBytes)
         #expect(try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "0", "--read-timeout", "0"]) == helloBytes)
-        server.finish()
+        await server.finish()
         // On a connect that hangs, zero means waiting: still waiting after a second.
         try await withFullQueue { address in
             let process = Process()
@@ -130,10 +130,10 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
             process.arguments = ["--dial", address, "--timeout", "0"]
             process.standardError = FileHandle.nullDevice
             try process.run()
-            pause(.seconds(1))
+            await pause(.seconds(1))
             #expect(process.isRunning, "--timeout 0 gave up: it should mean no timeout")
             process.terminate()
-            process.waitUntilExit()
+            _ = try? await onThread { process.waitUntilExit() }
         }
     }
 
@@ -147,7 +147,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         // A read deadline already past fails the read even though the bytes are waiting.
         let server = try OneShotServer(helloBytes)
         let read = try await runLab("dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "-1ms"])
-        server.finish()
+        await server.finish()
         #expect(read.status == 1)
         #expect(read.stdout.isEmpty)
         #expect(read.stderr.hasSuffix("->\(server.address): i/o timeout\n"), "\(read.stderr)")
@@ -156,7 +156,7 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
     @Test func aHugeTimeoutIsAcceptedUpToGosLimit() async throws {
         let server = try OneShotServer(helloBytes)
         #expect(try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "2000000h"]) == helloBytes)
-        server.finish()
+        await server.finish()
         // Past about 292 years, Go's time.ParseDuration refuses, and so do we.
         expectUsageError(try await runLab("dial-timeout", ["--dial", "127.0.0.1:1", "--timeout", "3000000h"]),
                          mentioning: #"time: invalid duration "3000000h""#)

@@ -65,7 +65,7 @@ import TLS
         #expect(try await client.line(0) == "hello from s_server")
         // s_server, killed, sends no close_notify: the kernel closes its socket. Between two
         // records that reads as the end (as in Go), and the lab says what it could not check.
-        server.stop()
+        await server.stop()
         let run = try await client.wait()
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.lines == ["hello from s_server"])
@@ -95,7 +95,7 @@ import TLS
             #expect(run.stdout == "hello from python\r\n")
             #expect(run.stderr.contains(": \(version.replacing("_", with: ".")) "), "\(run.stderr)")
             #expect(!run.stderr.contains("note:"), "python sent close_notify")
-            python.stop()
+            await python.stop()
         }
     }
 
@@ -162,7 +162,7 @@ import TLS
             #expect(run.stderr.hasPrefix("handshake tcp 127.0.0.1:") && run.stderr.hasSuffix(": \(reason)\n"), "\(flags): \(run.stderr)")
             let control = try await sClient(address, ca: c.ca, flags, untilServerCloses: false)
             #expect(control.status == 0, "the server does work for a client that accepts \(flags): \(control.stderr)")
-            server.stop()
+            await server.stop()
         }
     }
 

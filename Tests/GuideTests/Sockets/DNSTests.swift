@@ -65,12 +65,18 @@ final class FakeDNSServer: Sendable {
     /// Every datagram received so far.
     var received: [[UInt8]] { log.withLock { $0 } }
 
+    @available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
     func stop() {
         stopping.withLock { $0 = true }
         for _ in 0..<threads { stopped.wait() }
         udp.close()
         tcp?.close()
     }
+
+    func stop() async { try? await onThread { [self] in stop() } }
+
+    /// For a `defer` in an async test: stops the server on a thread of its own.
+    func stopSoon() { Thread { [self] in stop() }.start() }
 }
 
 func name(_ text: String) -> DNSName { DNSName(text)! }  // test constants only
@@ -99,8 +105,10 @@ func withServer<T: Sendable>(host: String = "127.0.0.1", tcp: (@Sendable (DNSMes
                              _ respond: @escaping @Sendable (DNSMessage?, [UInt8]) -> [[UInt8]],
                              _ body: @escaping @Sendable (FakeDNSServer) throws -> T) async throws -> T {
     let server = try FakeDNSServer(host: host, tcp: tcp, respond)
-    defer { server.stop() }
-    return try await onThread { try body(server) }
+    return try await onThread {
+        defer { server.stop() }
+        return try body(server)
+    }
 }
 
 /// The error a lookup throws (nil if it succeeds), and how long it took.
@@ -511,7 +519,6 @@ extension DescriptorLeaks {
             default: return [goodReply(query, helloAnswers(query.questions[0]))]
             }
         })
-        defer { server.stop() }
         let before = openDescriptorCount()
         try await onThread {
             let resolver = StubResolver(server: server.address, timeout: .milliseconds(50), attempts: 2)
@@ -520,5 +527,6 @@ extension DescriptorLeaks {
             _ = try? Resolver.lookupHost("localhost")
         }
         #expect(openDescriptorCount() == before, "descriptors before: \(before), after: \(openDescriptorCount())")
+        await server.stop()  // its own sockets were open before `before`: close them after counting
     }
 }

@@ -28,14 +28,34 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Sleeps a real thread (for peers that must pause).
+@available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
 func pause(_ duration: Duration) {
     Thread.sleep(forTimeInterval: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+}
+
+/// The async twin of `pause`: suspends the task, and never holds a thread of the pool.
+func pause(_ duration: Duration) async {
+    try? await Task.sleep(for: duration)
 }
 
 /// How many descriptors this process (or process `pid`, such as a lab's) has open.
 func openDescriptorCount(of pid: Int32? = nil) -> Int {
     let directory = pid.map { "/proc/\($0)/fd" } ?? "/proc/self/fd"
     return (try? FileManager.default.contentsOfDirectory(atPath: directory).count) ?? -1
+}
+
+/// This process's descriptor count once it has stopped changing (the same over 100 ms):
+/// Foundation closes a finished child process's pipes on a queue of its own, a moment later.
+func settledDescriptorCount() async throws -> Int {
+    try await onThread {
+        var counts = [openDescriptorCount()]
+        let limit = ContinuousClock.now + .seconds(5)
+        while counts.count < 3 || Set(counts.suffix(3)).count > 1, ContinuousClock.now < limit {
+            pause(.milliseconds(50))
+            counts.append(openDescriptorCount())
+        }
+        return counts.last!
+    }
 }
 
 /// Checks `condition` every 20 ms until it holds (true) or `timeout` passes (false):

@@ -155,10 +155,13 @@ final class OpenSSLServer: @unchecked Sendable {
 
     /// SIGKILL, not SIGTERM: a process started from one of Swift's worker threads inherits
     /// that thread's signal mask, with SIGTERM blocked, and s_server never unblocks it.
+    @available(*, noasync, message: "it blocks its thread: call it inside onThread { }, or use the async variant")
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
+
+    func stop() async { try? await onThread { [self] in stop() } }
 
     deinit { stop() }
 }

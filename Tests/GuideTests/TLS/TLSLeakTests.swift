@@ -10,7 +10,7 @@ import TLS
 extension DescriptorLeaks {
     @Test func tlsConnectionsLeaveNothingBehind() async throws {
         let c = try Certificates.shared()
-        let (descriptors, objects) = (openDescriptorCount(), OpenSSLObjects.alive)
+        let (descriptors, objects) = (try await settledDescriptorCount(), OpenSSLObjects.alive)
         try await onThread {
             var config = TLSConfig.server(c.localhost)
             config.handshakeTimeout = .seconds(1)  // long enough for the good ones on a busy machine
@@ -37,8 +37,8 @@ extension DescriptorLeaks {
             _ = try TLSConnection.server(tcpServer, TLSContext(.server, config))
             _ = try Certificates.shared()  // its TestPKI lives for the whole run: not a leak
         }
-        pause(.milliseconds(200))  // the server thread's last close
-        #expect(openDescriptorCount() == descriptors, "descriptors before: \(descriptors), after: \(openDescriptorCount())")
+        let after = try await settledDescriptorCount()  // the server thread's last close, too
+        #expect(after == descriptors, "descriptors before: \(descriptors), after: \(after)")
         #expect(OpenSSLObjects.alive == objects, "OpenSSL objects before: \(objects), after: \(OpenSSLObjects.alive)")
     }
 }
