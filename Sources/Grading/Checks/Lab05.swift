@@ -109,6 +109,7 @@ enum Lab05: GradedLab {
     }
 
     static func types(_ server: DNSPeer) -> [String] { server.questions.map(\.type.description) }
+    static func asked(_ server: DNSPeer) -> String { server.questions.isEmpty ? "nothing" : types(server).joined(separator: ", ") }
 
     static let answersAThenAAAA = Check(
         "--server: the A addresses, then the AAAA ones, one per line", points: 3, section: "A stub resolver of our own"
@@ -121,7 +122,7 @@ enum Lab05: GradedLab {
                 + "an A query, then an AAAA query, and the addresses of both, each once")
         }
         guard types(server) == ["A", "AAAA"] else {
-            throw CheckFailure("expected one A query, then one AAAA query; the server was asked \(types(server))")
+            throw CheckFailure("expected one A query, then one AAAA query; the server was asked \(asked(server))")
         }
     }
 
@@ -167,7 +168,7 @@ enum Lab05: GradedLab {
                 + "\(excerpt(run.stdout)) and \(excerpt(run.stderr))")
         }
         guard server.questions.count == 1 else {
-            throw CheckFailure("the server was asked \(types(server)): NXDOMAIN is an answer, and final; a name that does "
+            throw CheckFailure("the server was asked \(asked(server)): NXDOMAIN is an answer, and final; a name that does "
                 + "not exist has no AAAA records either, and asking again gets the same answer: stop at the first")
         }
     }
@@ -188,7 +189,7 @@ enum Lab05: GradedLab {
                 + "\(excerpt(run.stderr))")
         }
         guard server.questions.count == 2 else {
-            throw CheckFailure("the server was asked \(types(server)); expected the 2 tries of the A query and no more: "
+            throw CheckFailure("the server was asked \(asked(server)); expected the 2 tries of the A query and no more: "
                 + "a server that did not answer the A query will not answer the AAAA query either")
         }
         if run.duration < .milliseconds(580) {
@@ -207,7 +208,7 @@ enum Lab05: GradedLab {
             throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr))")
         }
         guard types(server) == ["A", "A", "AAAA", "AAAA"] else {
-            throw CheckFailure("the server was asked \(types(server)); expected A, A, AAAA, AAAA: SERVFAIL says only that "
+            throw CheckFailure("the server was asked \(asked(server)); expected A, A, AAAA, AAAA: SERVFAIL says only that "
                 + "this server could not find out this time, so it does not end the lookup the way NXDOMAIN does")
         }
     }
