@@ -158,7 +158,8 @@ enum Lab02: GradedLab {
         }
         // The lab has exited; its TIME_WAIT has not: the kernel keeps it for 60 s. Ask the kernel.
         let now = try TCPTable.entries(from: Address(entry.local), to: Address(entry.remote))
-        c.note("grader: the kernel's table now, the lab gone: \(now.isEmpty ? "no entry" : now.map(\.description).joined(separator: ", "))")
+        let found = now.isEmpty ? "no entry" : now.map(\.description).joined(separator: ", ")
+        c.note("grader: the kernel's table now, the lab gone: \(found)")
         guard now.map(\.state) == [.timeWait] else {
             throw CheckFailure("the kernel holds no TIME_WAIT from \(entry.local) to \(entry.remote): print what the "
                 + "kernel's table says, not what the textbook says")

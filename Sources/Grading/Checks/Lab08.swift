@@ -113,7 +113,8 @@ enum Lab08: GradedLab {
         }
         try c.expectExit(run, 1, "a read that times out is a network error: exit 1")
         guard run.stdout == partial else {
-            throw CheckFailure("the bytes before the silence should be copied: expected \(excerpt(partial)), got \(excerpt(run.stdout))")
+            throw CheckFailure("the bytes before the silence should be copied: expected \(excerpt(partial)), "
+                + "got \(excerpt(run.stdout))")
         }
         guard run.stderr.hasPrefix("read tcp "), run.stderr.hasSuffix("->\(server.address): i/o timeout\n") else {
             throw CheckFailure("expected one line `read tcp LOCAL->\(server.address): i/o timeout`, got \(excerpt(run.stderr))")
