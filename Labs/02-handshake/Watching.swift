@@ -15,8 +15,10 @@ func row(_ client: Socket?, _ server: Socket?, _ what: String) {
 }
 
 func state(_ socket: Socket?) -> String {
+    // BEGIN SOLUTION: ask the kernel for this socket's TCP state (socket.tcpState(), which is getsockopt TCP_INFO) and return its name; "-" when there is no socket, or the kernel cannot say § Our Swift
     guard let socket, let state = try? socket.tcpState() else { return "-" }
     return state.description
+    // END SOLUTION
 }
 
 func column(_ text: String) -> String { text.padding(toLength: 13, withPad: " ", startingAt: 0) }
@@ -42,16 +44,25 @@ func bytesAcked(_ client: Connection) -> String {
 /// to 5 s until that state is there.
 func kernelTable(_ end: String, _ connection: Connection, awaiting expected: TCPState? = nil) throws -> String {
     guard let local = connection.localAddress, let remote = connection.remoteAddress else { return "kernel table: ?" }
+    let found = try tableEntries(from: local, to: remote, awaiting: expected).map { entry in
+        entry.timer.map { "\(entry.state), \(Int(($0 / .seconds(1)).rounded()))s to go" } ?? "\(entry.state)"
+    }
+    return "kernel table, \(end) end: \(local) -> \(remote): " + (found.isEmpty ? "no entry" : found.joined(separator: ", "))
+}
+
+/// The kernel's entries for the end of a connection at `local` whose peer is `remote`. Some
+/// states wait for a segment to cross loopback: with `expected`, asks again (every 1 ms, for
+/// up to 5 s) until an entry in that state is there, then returns what the kernel says.
+func tableEntries(from local: Address, to remote: Address, awaiting expected: TCPState?) throws -> [TCPTable.Entry] {
+    // BEGIN SOLUTION: look this end up in the kernel's table, TCPTable.entries(from: local, to: remote); with `expected`, look again every 1 ms for up to 5 s until an entry in that state is there § Why TIME_WAIT, and what SO_REUSEADDR does about it
     let deadline = Deadline.after(.seconds(5))
     var entries = try TCPTable.entries(from: local, to: remote)
     while let expected, !entries.contains(where: { $0.state == expected }), !deadline.hasPassed {
         pause(.milliseconds(1))
         entries = try TCPTable.entries(from: local, to: remote)
     }
-    let found = entries.map { entry in
-        entry.timer.map { "\(entry.state), \(Int(($0 / .seconds(1)).rounded()))s to go" } ?? "\(entry.state)"
-    }
-    return "kernel table, \(end) end: \(local) -> \(remote): " + (found.isEmpty ? "no entry" : found.joined(separator: ", "))
+    return entries
+    // END SOLUTION
 }
 // ANCHOR_END: kernel-table
 

@@ -69,7 +69,7 @@ func stubResolver() throws {
 
     // ANCHOR: stub
     let resolver = StubResolver(server: server.address)
-    let addresses = try resolver.lookupHost("www.hello.test")
+    let addresses = try lookupHost("www.hello.test", asking: resolver)
     // ANCHOR_END: stub
     let exchanges = server.exchanges
     if let first = exchanges.first, let reply = first.reply {
@@ -91,7 +91,7 @@ func stubResolver() throws {
         let before = server.exchanges.count
         let start = ContinuousClock.now
         do {
-            let found = try asker.lookupHost(name)
+            let found = try lookupHost(name, asking: asker)
             say("LookupHost(\"\(name)\") = [\(found.joined(separator: " "))], <nil>")
         } catch {
             say("LookupHost(\"\(name)\") = [], \(error)")

@@ -52,6 +52,57 @@ func lookup(_ name: String, server: String?, timeout: Duration, attempts: Int) t
     let address: Address
     do { address = try Address(server) } catch { throw UsageError("--server: \(error)") }
     guard address.port != 0 else { throw UsageError("--server: \(server) has no port (DNS uses 53)") }
-    return try StubResolver(server: address, timeout: timeout, attempts: attempts).lookupHost(name)
+    return try lookupHost(name, asking: StubResolver(server: address, timeout: timeout, attempts: attempts))
 }
 // ANCHOR_END: lookup
+
+// ANCHOR: addresses
+/// The addresses in `reply` that answer `question`: start at its name, follow CNAME records
+/// (each name at most once, so a CNAME loop ends), and take the records of the asked type
+/// owned by the last name reached. Records about other names are ignored: a server may
+/// only tell us about what we asked.
+func addresses(in reply: DNSMessage, answering question: DNSQuestion) -> [IP] {
+    // BEGIN SOLUTION: follow the CNAME chain from the asked name (each name once), then take the addresses of the asked type owned by its last name, each once § A stub resolver of our own
+    let records = reply.answers.filter { $0.dnsClass == question.dnsClass }
+    var name = question.name
+    var visited: Set<DNSName> = [name]
+    while let alias = records.first(where: { $0.type == .cname && $0.name == name }),
+          case .name(let target) = alias.data, visited.insert(target).inserted {
+        name = target
+    }
+    var found: [IP] = []
+    for record in records where record.type == question.type && record.name == name {
+        if case .address(let ip) = record.data, !found.contains(ip) { found.append(ip) }
+    }
+    return found
+    // END SOLUTION
+}
+// ANCHOR_END: addresses
+
+// ANCHOR: lookup-host
+/// Go's `LookupHost` against one DNS server, on top of the stub's `exchange` (one question,
+/// with its tries): the A addresses, then the AAAA ones. A reply saying the name does not
+/// exist, or a server that does not answer at all, ends the lookup without the second query.
+func lookupHost(_ name: String, asking resolver: StubResolver) throws(LookupError) -> [String] {
+    if IP(name) != nil { return [name] }  // numeric: as written, nobody asked
+    guard let qname = DNSName(name) else { throw LookupError(name: name, reason: "no such host", isNotFound: true) }
+    var found: [IP] = []
+    var lastError = LookupError(name: name, reason: "no such host", isNotFound: true, server: resolver.server.description)
+    for type in [DNSType.a, .aaaa] {
+        let question = DNSQuestion(qname, type)
+        // BEGIN SOLUTION: ask the question (resolver.exchange) and add the addresses that answer it; NXDOMAIN or a timeout ends the lookup, any other failure lets the AAAA query try § A stub resolver of our own
+        do {
+            let reply = try resolver.exchange(question)
+            for ip in addresses(in: reply, answering: question) where !found.contains(ip) { found.append(ip) }
+        } catch {
+            lastError = LookupError(name: name, reason: error.reason, isNotFound: error.isNotFound,
+                                    isTimeout: error.isTimeout, server: error.server)
+            // No such name, or no server answering: asking for AAAA would not help.
+            if found.isEmpty && (error.isNotFound || error.isTimeout) { break }
+        }
+        // END SOLUTION
+    }
+    guard !found.isEmpty else { throw lastError }
+    return found.map(\.description)
+}
+// ANCHOR_END: lookup-host

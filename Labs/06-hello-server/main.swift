@@ -64,6 +64,7 @@ func serve(_ listener: Listener, connections limit: Int?, narrate: Bool) throws 
 /// that hung up ends this connection only: the write fails with EPIPE or ECONNRESET (we
 /// send with MSG_NOSIGNAL, so never SIGPIPE), we log it, and `defer` closes the descriptor.
 func handleConnection(_ connection: Connection, narrate: Bool) {
+    // BEGIN SOLUTION: send the greeting one byte per write (writeGreeting), narrate it if asked, log a failed write with warn, and close the connection on every path § Closing each connection
     defer { connection.close() }
     let peer = connection.remoteAddress.map(\.description) ?? "?"
     do {
@@ -72,6 +73,7 @@ func handleConnection(_ connection: Connection, narrate: Bool) {
     } catch {
         warn("\(error)")
     }
+    // END SOLUTION
 }
 
 /// The greeting, `bytesPerWrite` bytes per `send()`: 1 is the source's choice.

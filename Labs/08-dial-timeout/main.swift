@@ -52,7 +52,7 @@ lab.run { arguments in
 /// server sends, to stdout, until EOF. The timeout bounds connecting only; `--read-timeout`
 /// bounds each read, with a deadline set before every read (Go: `SetReadDeadline`).
 func copyToStdout(from address: String, timeout: Duration, readTimeout: Duration?) throws {
-    let connection = try Dialer(timeout: timeout).dial("tcp", address)
+    let connection = try dialTimeout(address, timeout)
     defer { connection.close() }
     var buffer = [UInt8](repeating: 0, count: 4096)
     while true {
@@ -63,6 +63,52 @@ func copyToStdout(from address: String, timeout: Duration, readTimeout: Duration
     }
 }
 // ANCHOR_END: copy
+
+// ANCHOR: dial
+/// The lab's own `net.DialTimeout("tcp", ADDR, D)`, for the `--dial` role and the demo. The
+/// timeout becomes one deadline at the start (zero: none; negative: already past), and each
+/// address the name resolves to gets a connect bounded by it, in turn, until one connects;
+/// the first failure is the one reported. (The module's `Dialer` also shares out the
+/// time between the addresses, as Go does.)
+func dialTimeout(_ hostPort: String, _ timeout: Duration) throws(NetError) -> Connection {
+    let deadline = timeout == .zero ? nil : Deadline.after(timeout)
+    let addresses = try Network("tcp", op: "dial").addresses(hostPort, op: "dial", listening: false)
+    var firstError: NetError?
+    for address in addresses {
+        if let deadline, deadline.hasPassed { break }
+        let socket: Socket?
+        do { socket = try connect(to: address, until: deadline) } catch {
+            firstError = firstError ?? NetError(op: "dial", network: "tcp", remote: address.description, error)
+            continue
+        }
+        guard let socket else {
+            firstError = firstError ?? NetError(op: "dial", network: "tcp", remote: address.description, reason: .timeout)
+            continue
+        }
+        return Connection(socket: socket, network: "tcp")
+    }
+    throw firstError ?? NetError(op: "dial", network: "tcp", remote: addresses[0].description, reason: .timeout)
+}
+// ANCHOR_END: dial
+
+// ANCHOR: connect
+/// One connect that gives up at `deadline` (nil: never): the four system calls of this
+/// chapter. Returns nil when the deadline passed first; the socket, dropped here, closes
+/// itself and the kernel abandons the handshake.
+func connect(to address: Address, until deadline: Deadline?) throws(SystemError) -> Socket? {
+    // BEGIN SOLUTION: connect without blocking: a nonblocking socket, connect() (EINPROGRESS), poll(POLLOUT) until the deadline (nil when it passes first), then SO_ERROR for how it ended § Underneath: the system calls
+    let socket = try Socket(family: address.family, type: .stream, nonblocking: true)
+    if try !socket.connect(address) {
+        // The handshake is under way. Writable means it finished, one way or the other.
+        guard try socket.wait(for: .writable, until: deadline) else { return nil }
+        let code = try socket.pendingError()
+        if code != 0 { throw SystemError(call: "connect", code: code) }
+    }
+    try socket.setNonblocking(false)  // a plain blocking socket from here on, for the reads
+    return socket
+    // END SOLUTION
+}
+// ANCHOR_END: connect
 
 // ANCHOR: full-queue
 /// A listener that never calls accept(), its accept queue filled. Linux queues up to
@@ -138,7 +184,7 @@ func timeoutOnAFullQueue() throws {
     let overflowsBefore = listenOverflows()
     let timeout = Duration.milliseconds(300)
     say("dial tcp \(full.address) with a \(shown(timeout)) timeout: connect() says EINPROGRESS, poll(POLLOUT) waits...")
-    let (result, took) = timed { try Dialer(timeout: timeout).dial("tcp", full.address.description) }
+    let (result, took) = timed { try dialTimeout(full.address.description, timeout) }
     switch result {
     case .success: say("  connected?! (the queue was not full after all)")
     case .failure(let error): say("  \(error), after \(shown(took))")
@@ -158,7 +204,7 @@ func timeoutOnAFullQueue() throws {
 func refusedAtOnce() throws {
     let address = try Listener("tcp", "127.0.0.1:0").address  // a port nothing listens on once closed
     say("dial tcp \(address) (nothing listens there) with a 300ms timeout:")
-    let (result, took) = timed { try dial("tcp", address.description, timeout: .milliseconds(300)) }
+    let (result, took) = timed { try dialTimeout(address.description, .milliseconds(300)) }
     switch result {
     case .success: say("  connected?! (another program took the port in the meantime)")
     case .failure(let error): say("  \(error), after \(shown(took))")
@@ -177,7 +223,7 @@ func dialAndRead() throws {
         connection.close()
     }
     say("a server on \(listener.address) that writes \"Hello World!\\r\\n\" and closes")
-    let (result, took) = timed { try dial("tcp", listener.address.description, timeout: .milliseconds(300)) }
+    let (result, took) = timed { try dialTimeout(listener.address.description, .milliseconds(300)) }
     let connection = try result.get()
     defer { connection.close() }
     say("dial tcp \(listener.address) with a 300ms timeout: connected in \(shown(took))")
@@ -195,7 +241,7 @@ func readDeadlineOnASilentPeer() throws {
     // though nobody ever calls accept(), and nobody will ever write.
     let listener = try Listener("tcp", "127.0.0.1:0")
     defer { listener.close() }
-    let connection = try dial("tcp", listener.address.description, timeout: .milliseconds(300))
+    let connection = try dialTimeout(listener.address.description, .milliseconds(300))
     defer { connection.close() }
     say("connected to \(listener.address), a listener that never accepts and so never writes")
     let limit = Duration.milliseconds(300)

@@ -134,6 +134,12 @@ public final class LabProcess: @unchecked Sendable {
         return .milliseconds((user + system) * 1000 / max(ticks, 1))
     }
 
+    /// How many descriptors the lab has open now, from `/proc/PID/fd`. nil: it has exited.
+    public func descriptorCount() -> Int? {
+        guard isRunning else { return nil }
+        return (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd"))?.count
+    }
+
     /// Waits until `condition` holds (true) or `deadline` passes (false).
     private func waitUntil(_ deadline: ContinuousClock.Instant, _ condition: (LabProcess) -> Bool) -> Bool {
         lock.withLock {

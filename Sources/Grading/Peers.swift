@@ -29,6 +29,28 @@ extension CheckContext {
         return listener.address.port
     }
 
+    /// A TCP listener on `host` port 0 that never accepts, its accept queue full: Linux
+    /// drops every SYN sent to it, so a connect to it hears nothing and waits, as if the
+    /// server's machine had vanished. Closed when the check ends.
+    public func fullQueue(host: String = "127.0.0.1") throws -> Address {
+        let listener = try Listener("tcp", host.contains(":") ? "[\(host)]:0" : "\(host):0", backlog: 0)
+        onCleanup { listener.close() }
+        // Backlog 0 queues one finished handshake: connect until a connect does not finish.
+        for queued in 0..<8 {
+            let connection: Connection
+            do {
+                connection = try dial("tcp", listener.address.description, timeout: .milliseconds(250))
+            } catch {
+                guard error.isTimeout else { throw error }
+                note("peer: TCP listener on \(listener.address), backlog 0, never accepting; its accept queue is "
+                    + "full (\(queued) waiting), so the kernel drops every new SYN")
+                return listener.address
+            }
+            onCleanup { connection.close() }
+        }
+        throw CheckError("could not fill an accept queue on \(listener.address)")
+    }
+
     /// Sleeps the check's thread (checks run on threads of their own, never in tasks).
     public func pause(_ duration: Duration) { Grading.pause(duration) }
 }
