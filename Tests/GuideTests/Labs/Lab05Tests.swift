@@ -172,27 +172,32 @@ import Testing
     @Test(.enabled(if: dnsmasq != nil, "dnsmasq is not installed (apt-get install dnsmasq-base to run this)"))
     func serverRoleAgainstDnsmasq() async throws {
         // A real DNS server, serving only records given here: --no-resolv, so it forwards
-        // nothing to anyone. It cannot report a port it picked, so we find a free one.
-        let port = try await onThread { () -> UInt16 in
-            let probe = try PacketConn("udp", "127.0.0.1:0")
-            defer { probe.close() }
-            return probe.localAddress.port
-        }
-        let dnsmasq = try Spawned(try #require(Self.dnsmasq), [
-            "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts",
-            "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
-            "--host-record=hello.test,127.0.0.7,2001:db8::7", "--cname=www.hello.test,hello.test", "--address=/nosuch.test/"])
-        defer { dnsmasq.killSoon() }
-        let server = try Address("127.0.0.1:\(port)")
-        // Wait (up to 10 s) until it answers.
-        let ready = try await onThread { () -> Bool in
-            let deadline = Deadline.after(.seconds(10))
-            while !deadline.hasPassed {
-                if (try? StubResolver(server: server, timeout: .milliseconds(200), attempts: 1).lookupHost("hello.test")) != nil { return true }
+        // nothing to anyone. It cannot report a port it picked, so we find a free UDP port;
+        // dnsmasq also wants that port for TCP, where another test's connection may hold it:
+        // then dnsmasq exits at once, and we try another port.
+        let executable = try #require(Self.dnsmasq)
+        let started = try await onThread { () -> (Spawned, Address)? in
+            for _ in 0..<5 {
+                let probe = try PacketConn("udp", "127.0.0.1:0")
+                let port = probe.localAddress.port
+                probe.close()
+                let dnsmasq = try Spawned(executable, [
+                    "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts",
+                    "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
+                    "--host-record=hello.test,127.0.0.7,2001:db8::7", "--cname=www.hello.test,hello.test",
+                    "--address=/nosuch.test/"])
+                let server = try Address("127.0.0.1:\(port)")
+                let deadline = Deadline.after(.seconds(10))  // until it answers, or gives up
+                while !deadline.hasPassed && !dnsmasq.hasExited {
+                    let resolver = StubResolver(server: server, timeout: .milliseconds(200), attempts: 1)
+                    if (try? resolver.lookupHost("hello.test")) != nil { return (dnsmasq, server) }
+                }
+                dnsmasq.kill()
             }
-            return false
+            return nil
         }
-        try #require(ready, "dnsmasq did not answer on \(server)")
+        let (dnsmasq, server) = try #require(started, "dnsmasq did not start on any of 5 ports")
+        defer { dnsmasq.killSoon() }
         let run = try await runLab("lookup-host", ["--server", server.description, "www.hello.test"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines == ["127.0.0.7", "2001:db8::7"])
@@ -243,6 +248,12 @@ final class Spawned: Sendable {
     }
 
     func kill() async { try? await onThread { [self] in kill() } }
+
+    /// Whether it has ended (and then it is reaped).
+    var hasExited: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
+    }
 
     /// For a `defer` in an async test: kills and reaps on a thread of its own.
     func killSoon() { Thread { [self] in kill() }.start() }
