@@ -3,6 +3,7 @@
 // Process starts each child in a process group of its own, so the kill takes any
 // children the lab started with it.
 import Foundation
+import LabKit
 
 /// How a finished (or killed) run ended, and everything it printed.
 public struct Finished: Sendable {
@@ -163,19 +164,7 @@ public final class LabProcess: @unchecked Sendable {
 
 /// Bytes for a trace: as a Swift string literal, cut to `limit` bytes.
 public func excerpt(_ bytes: [UInt8], limit: Int = 160) -> String {
-    var text = "\""
-    for byte in bytes.prefix(limit) {
-        switch byte {
-        case 0x0A: text += "\\n"
-        case 0x0D: text += "\\r"
-        case 0x09: text += "\\t"
-        case 0x22: text += "\\\""
-        case 0x5C: text += "\\\\"
-        case 0x20..<0x7F: text += String(UnicodeScalar(byte))
-        default: text += "\\u{" + String(byte, radix: 16) + "}"
-        }
-    }
-    text += "\""
+    let text = quoted(Array(bytes.prefix(limit)))
     return bytes.count > limit ? text + "… (\(bytes.count) bytes)" : text
 }
 
