@@ -19,6 +19,7 @@ let labs = [
 
 /// What a lab needs besides `Sockets` and `LabKit`.
 let labExtras: [String: [Target.Dependency]] = [
+    "05-lookup-host": ["DNS"],
     "07-tls-server": ["TLS", "TestPKI"],
     "09-tls-client": ["TLS", "TestPKI"],
 ]
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "Sockets"),
         // What every lab executable shares: the command-line contract, narration, exit codes.
         .target(name: "LabKit", dependencies: ["Sockets"]),
+        // DNS messages (RFC 1035) and a stub resolver that sends them: lab 5's own lookups.
+        .target(name: "DNS", dependencies: ["Sockets"]),
         // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
@@ -50,8 +53,8 @@ let package = Package(
         .executableTarget(name: "literate", dependencies: ["Literate"]),
         // Exercises and grading: checks with points run against the lab executables, the
         // student's copy of the project, reports (GRADING.md).
-        .target(name: "Grading", dependencies: ["Sockets", "LabKit", "Literate"]),
+        .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
-        .testTarget(name: "GuideTests", dependencies: ["Sockets", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+        .testTarget(name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
     ] + labs.map(labTarget)
 )

@@ -3,6 +3,7 @@
 // system's resolver would send to a real DNS server is ever looked up.
 import Foundation
 import LabKit
+import DNS
 import Sockets
 
 func demo() throws {

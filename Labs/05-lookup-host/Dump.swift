@@ -1,6 +1,7 @@
 // A DNS message shown field by field: the offset, the bytes in hex, what they mean.
 // It walks the message with the module's bounds-checked `WireReader`, so even a broken
 // message prints what can be read and then says where it stops making sense.
+import DNS
 import Sockets
 
 /// One line per field, at most 8 bytes of hex per line.

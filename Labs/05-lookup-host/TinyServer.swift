@@ -4,6 +4,7 @@
 // query from its records. It keeps every query and reply so the demo can show them.
 import Foundation
 import LabKit
+import DNS
 import Sockets
 import Synchronization
 

@@ -4,6 +4,7 @@
 // and reads the reply byte by byte.
 import Foundation
 import LabKit
+import DNS
 import Sockets
 
 let lab = Lab(name: "lookup-host", usage: """

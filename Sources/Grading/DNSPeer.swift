@@ -3,6 +3,7 @@
 // its own until the check ends. It keeps every question it was asked, so a check can count
 // the queries a lab sent (one for NXDOMAIN, one per try for silence).
 import Foundation
+import DNS
 import Sockets
 import Synchronization
 

@@ -31,11 +31,11 @@ public struct LookupError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The same error, named by the name as the caller wrote it.
-    func named(_ name: String) -> LookupError {
+    public func named(_ name: String) -> LookupError {
         LookupError(name: name, reason: reason, isNotFound: isNotFound, isTimeout: isTimeout, server: server)
     }
 
-    static func noSuchHost(_ name: String, server: String? = nil) -> LookupError {
+    public static func noSuchHost(_ name: String, server: String? = nil) -> LookupError {
         LookupError(name: name, reason: "no such host", isNotFound: true, server: server)
     }
 }

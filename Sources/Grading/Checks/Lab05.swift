@@ -3,6 +3,7 @@
 // DNS server directly, which the checks start on loopback for a zone under `test.`: plain
 // answers, a CNAME chain, records slipped in about other names, NXDOMAIN, SERVFAIL, silence.
 import Foundation
+import DNS
 import Sockets
 
 enum Lab05: GradedLab {

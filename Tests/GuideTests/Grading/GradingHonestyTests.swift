@@ -120,7 +120,7 @@ struct Mistake: Sendable, CustomStringConvertible {
 func addMistakes(to copy: URL) throws {
     let labs = Paths.root.appendingPathComponent("Labs")
     let folders = try FileManager.default.contentsOfDirectory(atPath: labs.path)
-    var added: [String] = []
+    var added: [(folder: String, source: String)] = []
     for (index, mistake) in try Mistake.all().enumerated() {
         let source = try #require(folders.first { $0.hasPrefix(String(format: "%02d-", mistake.lab)) })
         let folder = "9\(index)-\(mistake.name)"
@@ -130,13 +130,19 @@ func addMistakes(to copy: URL) throws {
         try #require(text.components(separatedBy: mistake.replace).count == 2,
                      "\(mistake): its `--- replace` lines must occur exactly once in Labs/\(source)/\(mistake.file)")
         try write(text.replacingOccurrences(of: mistake.replace, with: mistake.with), to: file)
-        added.append(folder)
+        added.append((folder, source))
     }
     let manifest = copy.appendingPathComponent("Package.swift")
-    let text = try String(contentsOf: manifest, encoding: .utf8)
-    try #require(text.contains("let labs = ["))
-    try write(text.replacingOccurrences(of: "let labs = [", with: "let labs = [" + added.map { "\n    \"\($0)\"," }.joined()),
-              to: manifest)
+    var lines = try String(contentsOf: manifest, encoding: .utf8).components(separatedBy: "\n")
+    let labsLine = try #require(lines.firstIndex(of: "let labs = ["))
+    lines.insert(contentsOf: added.map { "    \"\($0.folder)\"," }, at: labsLine + 1)
+    // A mistake's lab needs what its reference lab needs (`labExtras`: DNS, TLS…).
+    for (folder, source) in added {
+        if let extras = lines.firstIndex(where: { $0.hasPrefix("    \"\(source)\": [") }) {
+            lines.insert(lines[extras].replacingOccurrences(of: "\"\(source)\"", with: "\"\(folder)\""), at: extras + 1)
+        }
+    }
+    try write(lines.joined(separator: "\n"), to: manifest)
 }
 
 /// `swift build` in `directory`, with its own scratch folder there (and its temporary

@@ -4,6 +4,7 @@
 // No test asks the machine's configured resolver about a name it would send out.
 import Foundation
 import Literate
+import DNS
 import Sockets
 import Testing
 

@@ -2,6 +2,7 @@
 // the stub resolver against a DNS server this file starts on loopback, and getaddrinfo's
 // errors. No test here asks the machine's configured resolver about anything.
 import Foundation
+@testable import DNS
 @testable import Sockets
 import Synchronization
 import Testing

@@ -3,6 +3,8 @@
 // must point to an earlier part of the message than the one being read, so no reply can
 // send the reader round in a loop.
 
+import Sockets
+
 /// A reply that cannot be read: where, and why. Prints as `offset 40: pointer to 40 does not point backwards`.
 public struct DNSFormatError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int

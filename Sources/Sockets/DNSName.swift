@@ -11,10 +11,10 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     public var wireLength: Int { labels.reduce(1) { $0 + 1 + $1.count } }
 
     static let maxLabel = 63
-    static let maxWireLength = 255
+    public static let maxWireLength = 255
 
     /// Labels read from a message; the reader has already checked their sizes.
-    init(checkedLabels: [[UInt8]]) { labels = checkedLabels }
+    public init(checkedLabels: [[UInt8]]) { labels = checkedLabels }
 
     /// Parses a name as a person writes it (`www.example.com`, a trailing dot optional),
     /// with the rules Go's resolver applies before it asks DNS anything: letters, digits,
@@ -64,7 +64,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The labels in lower case: what equality and hashing use.
-    var folded: [[UInt8]] {
+    public var folded: [[UInt8]] {
         labels.map { $0.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 } }
     }
 

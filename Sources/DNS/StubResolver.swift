@@ -4,6 +4,8 @@
 // socket and a random ID for each try, replies that do not match the query ignored (they
 // may be forged), a deadline per try, a few tries, TCP when the reply is truncated.
 
+import Sockets
+
 public struct StubResolver: Sendable {
     /// The DNS server to ask, e.g. `127.0.0.1:53`.
     public let server: Address

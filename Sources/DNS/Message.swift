@@ -2,6 +2,8 @@
 // of resource records: answers, authority, additional. A query and its reply have the
 // same shape; the reply echoes the query's ID and question and adds the records.
 
+import Sockets
+
 /// A record type: `A` (an IPv4 address), `AAAA` (IPv6), `CNAME` (another name for this one)…
 public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
