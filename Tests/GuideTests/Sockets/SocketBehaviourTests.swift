@@ -42,11 +42,13 @@ func netError(_ body: () throws -> Void) -> NetError? {
     }
 
     @Test func opErrorFormat() throws {
-        let local = try Address("127.0.0.1:5000")
-        let error = NetError(op: "read", network: "tcp", local: local, remote: "127.0.0.1:6000",
+        // Only the text is tested: no socket is opened, so these ports are never used.
+        let (local, remote) = (Address(ip: .loopbackV4, port: 5000), Address(ip: .loopbackV4, port: 6000))
+        let error = NetError(op: "read", network: "tcp", local: local, remote: remote.description,
                              SystemError(call: "read", code: ECONNRESET))
         #expect(error.description == "read tcp 127.0.0.1:5000->127.0.0.1:6000: read: connection reset by peer")
-        #expect(NetError(op: "dial", network: "tcp", remote: "[::1]:4000", reason: .timeout).description
+        let v6 = Address(ip: .loopbackV6, port: 4000)
+        #expect(NetError(op: "dial", network: "tcp", remote: v6.description, reason: .timeout).description
                 == "dial tcp [::1]:4000: i/o timeout")
         #expect(LookupError(name: "nosuch.test", reason: "no such host", isNotFound: true).description
                 == "lookup nosuch.test: no such host")
