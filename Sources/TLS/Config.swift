@@ -47,6 +47,7 @@ public struct TLSConfig: Sendable {
 
     /// A handshake that has not finished after this long fails with `i/o timeout`, so a
     /// client that connects and says nothing cannot hold a server's thread forever.
+    /// Zero means no limit.
     public var handshakeTimeout: Duration = .seconds(10)
 
     public init() {}

@@ -71,7 +71,10 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
                 throw TLSError("tls: bad IP address \(host)")
             }
         } else {
-            X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl), UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+            // Names come from the subjectAltName extension only: without NEVER_CHECK_SUBJECT,
+            // OpenSSL falls back to the subject's Common Name, which Go refuses since 1.15.
+            let flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+            X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl), UInt32(flags))
             guard SSL_set1_host(ssl, host) == 1, shim_SSL_set_tlsext_host_name(ssl, host) == 1 else {
                 throw TLSError("tls: bad server name \(host)")
             }
@@ -91,8 +94,10 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     /// `deadline`, if that comes first) with `i/o timeout`.
     public func handshake(until deadline: Deadline? = nil) throws(NetError) {
         if isHandshakeComplete { return }
-        let limit = Deadline.after(context.config.handshakeTimeout)
-        let result = try drive("handshake", until: deadline.map { min($0, limit) } ?? limit) { ssl, _ in
+        // Zero means no limit, as for every timeout in Go.
+        let timeout = context.config.handshakeTimeout
+        let limit = timeout == .zero ? deadline : min(deadline ?? .after(timeout), .after(timeout))
+        let result = try drive("handshake", until: limit) { ssl, _ in
             SSL_do_handshake(ssl)
         }
         if result == 0 { throw failure("handshake", .other("tls: the peer sent close_notify during the handshake")) }
@@ -169,7 +174,9 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         guard first else { return }
         if !broken {
             _ = try? drive("close", until: .after(.seconds(1))) { ssl, _ in
-                SSL_is_init_finished(ssl) == 1 ? max(SSL_shutdown(ssl), 1) : 1  // 0 means "sent": done
+                guard SSL_is_init_finished(ssl) == 1 else { return 1 }
+                let sent = SSL_shutdown(ssl)  // 0: ours is sent (theirs not awaited): done
+                return sent == 0 ? 1 : sent   // < 0: wait to write, or a real error
             }
         }
         connection.close()

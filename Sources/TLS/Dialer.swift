@@ -18,7 +18,7 @@ public struct TLSDialer: Sendable {
     /// chain to a trusted root and be valid for `config.serverName`, or else for the host
     /// part of `hostPort`.
     public func dial(_ network: String, _ hostPort: String) throws -> TLSConnection {
-        let deadline = timeout.map { Deadline.after($0) }
+        let deadline = timeout.flatMap { $0 == .zero ? nil : Deadline.after($0) }  // zero: no limit, as in Go
         let context = try TLSContext(.client, config)  // a bad CA file fails before any packet
         let tcp = try Dialer(timeout: timeout).dial(network, hostPort)
         let host = try config.serverName ?? Address.split(hostPort).host  // dial checked its shape

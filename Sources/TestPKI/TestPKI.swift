@@ -60,16 +60,17 @@ public final class TestPKI: Sendable {
     // ANCHOR: server
     /// A server certificate for `names` (host names and IP addresses), signed by `authority`
     /// (nil: by its own key, a self-signed certificate). `expired`: its validity ended
-    /// yesterday.
+    /// yesterday. `commonNameOnly`: the first name goes in the subject's Common Name alone,
+    /// with no subjectAltName, the way certificates were made before RFC 6125.
     public func server(_ file: String, names: [String], signedBy authority: Identity?,
-                       key type: KeyType = .ecdsa, expired: Bool = false) throws -> Identity {
+                       key type: KeyType = .ecdsa, expired: Bool = false, commonNameOnly: Bool = false) throws -> Identity {
         let key = try makeKey(file, type)
         let alternativeNames = names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }
         try write(file + ".ext", """
             basicConstraints = critical, CA:FALSE
             keyUsage = critical, digitalSignature\(type == .rsa ? ", keyEncipherment" : "")
             extendedKeyUsage = serverAuth
-            subjectAltName = \(alternativeNames.joined(separator: ", "))
+            \(commonNameOnly ? "" : "subjectAltName = " + alternativeNames.joined(separator: ", "))
             """)
         return try sign(file, commonName: names.first ?? file, key: key, by: authority, days: expired ? -1 : 1)
     }

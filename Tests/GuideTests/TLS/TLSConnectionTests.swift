@@ -69,6 +69,9 @@ import TLS
              "x509: certificate has expired or is not yet valid [OpenSSL: certificate has expired]"),
             (c.selfSigned, "localhost", .client(trusting: nil),
              "x509: certificate signed by unknown authority [OpenSSL: self-signed certificate]"),
+            // OpenSSL would fall back to the subject's CN; like Go (since 1.15) we never do.
+            (c.commonNameOnly, "localhost", .client(trusting: c.ca),
+             "x509: certificate is not valid for any names, but wanted to match localhost [OpenSSL: hostname mismatch]"),
         ]
         for (identity, host, config, reason) in cases {
             let server = try ModuleServer(.server(identity), host: "127.0.0.1")
@@ -83,6 +86,20 @@ import TLS
             let seen = try #require(server.outcome() ?? nil)
             #expect(seen.contains(": remote error: tls: "), "\(seen)")
         }
+    }
+
+    @Test func zeroTimeoutsMeanNoLimitAsInGo() async throws {
+        let c = try Certificates.shared()
+        var serverConfig = TLSConfig.server(c.localhost)
+        serverConfig.handshakeTimeout = .zero
+        let server = try ModuleServer(serverConfig)
+        let text = try await onThread {
+            let connection = try TLSDialer(config: .client(trusting: c.ca), timeout: .zero).dial("tcp", "localhost:\(server.port)")
+            defer { connection.close() }
+            return String(decoding: try connection.readToEnd(), as: UTF8.self)
+        }
+        #expect(text == "Hello World!\r\n")
+        #expect(server.outcome() == .some(nil))
     }
 
     @Test func insecureSkipVerifyConnectsToAnImpostorButSaysWhatItSkipped() async throws {

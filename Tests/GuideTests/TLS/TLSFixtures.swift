@@ -22,6 +22,8 @@ struct Certificates: Sendable {
     let expired: Identity
     let untrusted: Identity
     let selfSigned: Identity
+    /// `CN=localhost` and no subjectAltName: the name only where clients stopped looking.
+    let commonNameOnly: Identity
 
     static let names = ["localhost", "127.0.0.1", "::1"]
 
@@ -34,6 +36,7 @@ struct Certificates: Sendable {
         expired = try pki.server("expired", names: Self.names, signedBy: ca, expired: true)
         untrusted = try pki.server("untrusted", names: Self.names, signedBy: otherCA)
         selfSigned = try pki.server("self-signed", names: Self.names, signedBy: nil)
+        commonNameOnly = try pki.server("cn-only", names: ["localhost"], signedBy: ca, commonNameOnly: true)
     }
 
     private static let made = Result { try Certificates() }
