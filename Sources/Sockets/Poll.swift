@@ -31,6 +31,8 @@ public enum Poll {
     /// Waits for one descriptor. Returns false when the deadline passed first. An error or
     /// hang-up on the descriptor counts as ready: the next call on it reports what happened.
     public static func wait(_ descriptor: Int32, for readiness: Readiness, until deadline: Deadline?) throws(SystemError) -> Bool {
+        // poll(2) skips a negative descriptor: it would sleep to the deadline, or forever.
+        guard descriptor >= 0 else { throw SystemError(call: "poll", code: EBADF) }
         var descriptors = [pollfd(fd: descriptor, events: readiness.events, revents: 0)]
         return try wait(&descriptors, until: deadline) > 0
     }

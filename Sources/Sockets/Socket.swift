@@ -9,47 +9,80 @@ import Darwin
 import Synchronization
 
 public final class Socket: Sendable {
-    /// The descriptor, or -1 once closed. Guarded so that two threads closing at once
-    /// still close it exactly once (a second close could hit a reused descriptor number).
-    private let state: Mutex<Int32>
+    /// The descriptor (-1 once closed), how many calls are using it right now, and whether
+    /// `close()` was called. A descriptor number is reused by the very next `socket` or
+    /// `open`, so it must stay open while any call on it is under way: `close()` during a
+    /// call only marks it closing (and wakes the call), and the last call out closes it.
+    private struct State {
+        var fd: Int32
+        var callsUnderWay = 0
+        var closing = false
+    }
+    private let state: Mutex<State>
 
     /// The descriptor, for `poll` and `getsockopt`. -1 after `close()`.
-    public var descriptor: Int32 { state.withLock { $0 } }
+    public var descriptor: Int32 { state.withLock { $0.closing ? -1 : $0.fd } }
 
     /// `socket(family, type, 0)` with close-on-exec; `nonblocking` sets `O_NONBLOCK` too.
     public init(family: Int32, type: SocketType, nonblocking: Bool = false) throws(SystemError) {
         let fd = try systemCall(blocking: "socket") {
             Platform.socket(family: family, type: type.rawValue, nonblocking: nonblocking)
         }
-        state = Mutex(fd)
+        state = Mutex(State(fd: fd))
     }
 
     /// Takes ownership of a descriptor the kernel handed us (from `accept`).
     init(adopting descriptor: Int32) {
-        state = Mutex(descriptor)
+        state = Mutex(State(fd: descriptor))
     }
 
     /// The last owner to let go of an open socket closes it, so no path leaks a descriptor.
     deinit { close() }
 
-    /// Closes the descriptor. Safe to call more than once; only the first call closes.
+    /// Closes the descriptor. Safe to call more than once, and from any thread: if another
+    /// thread is in a call on this socket, `shutdown` wakes it (a blocked `read` returns EOF,
+    /// `accept` fails) and that call closes the descriptor on its way out.
     /// `close` is never retried on EINTR: on Linux the descriptor is gone either way.
     public func close() {
-        let fd = state.withLock { fd in
-            defer { fd = -1 }
-            return fd
+        let fd = state.withLock { state -> Int32 in
+            guard !state.closing else { return -1 }
+            state.closing = true
+            if state.callsUnderWay > 0 {
+                _ = Platform.shutdown(state.fd, Platform.shutdownBoth)  // under the lock: fd still ours
+                return -1
+            }
+            defer { state.fd = -1 }
+            return state.fd
         }
         if fd >= 0 { Platform.close(fd) }
     }
 
-    /// Runs a call with the open descriptor. The lock is not held during the call, so a
-    /// blocked `read` does not stop another thread from calling `shutdown` to wake it.
+    /// Runs `body` with the descriptor, which stays open until `body` returns. The lock is
+    /// not held during `body`, so a blocked call does not stop `close()` from waking it.
+    func using<Result>(_ name: String, _ body: (Int32) throws(SystemError) -> Result) throws(SystemError) -> Result {
+        let fd = state.withLock { state -> Int32 in
+            guard !state.closing else { return -1 }
+            state.callsUnderWay += 1
+            return state.fd
+        }
+        guard fd >= 0 else { throw SystemError(call: name, code: EBADF) }  // used after close()
+        defer {
+            let last = state.withLock { state -> Int32 in
+                state.callsUnderWay -= 1
+                guard state.closing, state.callsUnderWay == 0 else { return -1 }
+                defer { state.fd = -1 }
+                return state.fd
+            }
+            if last >= 0 { Platform.close(last) }
+        }
+        return try body(fd)
+    }
+
+    /// One system call on the descriptor, through the module's one helper (`systemCall`).
     private func call<Result: BinaryInteger>(
         _ name: String, _ body: (Int32) -> Result
     ) throws(SystemError) -> IOResult<Result> {
-        let fd = descriptor
-        guard fd >= 0 else { throw SystemError(call: name, code: EBADF) }
-        return try systemCall(name) { body(fd) }
+        try using(name) { fd throws(SystemError) in try systemCall(name) { body(fd) } }
     }
 
     @discardableResult
@@ -124,7 +157,7 @@ public final class Socket: Sendable {
             case .done(let count):
                 written += count
             case .wouldBlock:
-                guard try Poll.wait(descriptor, for: .writable, until: deadline) else { return false }
+                guard try wait(for: .writable, until: deadline) else { return false }
             }
         }
         return true
@@ -199,7 +232,7 @@ public final class Socket: Sendable {
 
     /// Waits until this socket is ready, or the deadline passes (returns false).
     public func wait(for readiness: Readiness, until deadline: Deadline?) throws(SystemError) -> Bool {
-        try Poll.wait(descriptor, for: readiness, until: deadline)
+        try using("poll") { fd throws(SystemError) in try Poll.wait(fd, for: readiness, until: deadline) }
     }
 }
 

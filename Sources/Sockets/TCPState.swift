@@ -87,10 +87,10 @@ extension Socket {
     }
 
     private func tcpInfo() throws(SystemError) -> TCPInfo {
-        let fd = descriptor
-        guard fd >= 0 else { throw SystemError(call: "getsockopt", code: EBADF) }
-        var info = TCPInfo()
-        try systemCall(blocking: "getsockopt") { Platform.tcpInfo(fd, &info) }
-        return info
+        try using("getsockopt") { fd throws(SystemError) in
+            var info = TCPInfo()
+            try systemCall(blocking: "getsockopt") { Platform.tcpInfo(fd, &info) }
+            return info
+        }
     }
 }

@@ -149,6 +149,38 @@ func netError(_ body: () throws -> Void) -> NetError? {
         #expect(server.remoteAddress?.description.hasPrefix("[::1]:") == true)
     }
 
+    @Test func closeFromAnotherThreadWakesABlockedReadAndAccept() async throws {
+        let (client, server) = try connectedPair()
+        let listener = try Listener("tcp", "127.0.0.1:0")
+        defer { server.close() }
+        let closer = Thread {
+            pause(.milliseconds(200))  // let both calls block first
+            client.close()
+            listener.close()
+        }
+        closer.start()
+        // Without the wake-up these two would block forever (Linux's close does not wake them).
+        let (read, accepted) = try await onThread { () -> (Result<[UInt8], NetError>, NetError?) in
+            let read = Result { () throws(NetError) in try client.read(maxLength: 10) }
+            return (read, netError { _ = try listener.accept() })
+        }
+        #expect((try? read.get()) == [], "a read woken by close() sees end of stream")
+        #expect(accepted != nil, "accept on a closed listener fails")
+        #expect(client.socket.descriptor == -1 && listener.socket.descriptor == -1)
+    }
+
+    @Test func aClosedSocketFailsAtOnceEvenWithADeadline() async throws {
+        let (client, server) = try connectedPair()
+        defer { server.close() }
+        client.close()
+        client.setReadDeadline(.after(.seconds(30)))
+        let start = ContinuousClock.now
+        let error = try await onThread { netError { _ = try client.read(maxLength: 1) } }
+        #expect(error?.code == EBADF, "\(String(describing: error))")
+        #expect(!(error?.isTimeout ?? true))
+        #expect(ContinuousClock.now - start < .seconds(20), "it did not sleep to the deadline")
+    }
+
     @Test func closeIsIdempotent() throws {
         let socket = try Socket(family: try Address("127.0.0.1:0").family, type: .stream)
         #expect(socket.descriptor >= 0)
