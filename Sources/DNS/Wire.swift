@@ -58,13 +58,16 @@ public struct WireReader: Sendable {
     /// A name, following compression pointers (RFC 1035 §4.1.4). The cursor moves past the
     /// name's own bytes: up to its root label, or up to its first pointer. Each pointer must
     /// point before the stretch of labels it ends, so every jump goes strictly backwards
-    /// and a pointer loop is an error, not a hang. 255 bytes at most, as RFC 1035 says.
+    /// and a pointer loop is an error, not a hang. 255 bytes at most, as RFC 1035 says, and
+    /// at most 10 pointers, as Go allows: a long chain of pointers would cost every record
+    /// that uses it a walk down the chain, and one reply could hold thousands of them.
     public mutating func name() throws(DNSFormatError) -> DNSName {
         var labels: [[UInt8]] = []
         var length = 1                // the root label's byte
         var position = offset         // where the next length byte is
         var stretchStart = offset     // where the labels being read began
         var end: Int?                 // where the cursor goes: after the first pointer, or the root
+        var pointers = 0
         while true {
             let byte = try bytes(at: position, count: 1).first ?? 0
             switch byte >> 6 {
@@ -83,6 +86,8 @@ public struct WireReader: Sendable {
                 guard target < stretchStart else {
                     throw fail("pointer to \(target) does not point back before \(stretchStart)", at: position)
                 }
+                pointers += 1
+                guard pointers <= 10 else { throw fail("more than 10 compression pointers in one name", at: position) }
                 if end == nil { end = position + 2 }
                 (position, stretchStart) = (target, target)
             default:

@@ -211,6 +211,20 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
         #expect(throws: DNSFormatError.self, "\(what)") { try DNSMessage(parsing: message(body)) }
     }
 
+    @Test func longPointerChainsAreErrors() throws {
+        // Answer k's name is a pointer to answer k-1's name: k pointers to reach the question.
+        func answers(_ count: Int) -> [UInt8] {
+            (0..<count).flatMap { k -> [UInt8] in
+                let target = k == 0 ? 12 : 28 + 16 * (k - 1)
+                return [0xC0, UInt8(target), 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, UInt8(k)]
+            }
+        }
+        #expect(try DNSMessage(parsing: message(Self.question + answers(10), answers: 10)).answers.count == 10)
+        #expect(throws: DNSFormatError.self, "11 pointers in one name") {
+            try DNSMessage(parsing: message(Self.question + answers(11), answers: 11))
+        }
+    }
+
     @Test func namesLongerThan255BytesAreErrors() {
         // Four 63-byte labels: 257 bytes on the wire.
         let label = [63] + [UInt8](repeating: 0x61, count: 63)
