@@ -32,21 +32,36 @@ public final class BackgroundThread: Sendable {
 }
 
 /// Stops a server role on SIGINT or SIGTERM with exit status 0, as the contract asks.
-/// The signals are blocked in every thread and taken by one thread with `sigwait`, so no
-/// handler runs at an awkward moment inside a system call.
+/// The handler only writes one byte to a pipe (about all a signal handler may safely do);
+/// a thread reading the pipe does the exiting. Blocking the signals and taking them with
+/// `sigwait` would be neater, but a blocked signal stays blocked in every program the lab
+/// starts (`openssl`, say), which then ignores Ctrl-C; a handler is reset by `exec`.
 enum Signals {
     static func exitCleanlyOnTerminate() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &set, nil)  // before any other thread exists: they inherit it
-        let waiting = set
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        // Whoever started us may have blocked these (a test runner's thread, say): unblock
+        // them here, first, so that every thread and every program we start inherits that.
+        var terminating = sigset_t()
+        sigemptyset(&terminating)
+        sigaddset(&terminating, SIGINT)
+        sigaddset(&terminating, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &terminating, nil)
+        signalPipe = ends[1]
+        for signal in [SIGINT, SIGTERM] {
+            _ = Foundation.signal(signal) { _ in
+                var byte: UInt8 = 1
+                _ = write(signalPipe, &byte, 1)
+            }
+        }
+        let readEnd = ends[0]
         _ = BackgroundThread("signals") {
-            var signals = waiting
-            var received: Int32 = 0
-            sigwait(&signals, &received)
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) < 0 && errno == EINTR {}
             exitOnce(0)
         }
     }
 }
+
+/// The pipe's write end, for the signal handler: set once, before any handler is installed.
+nonisolated(unsafe) private var signalPipe: Int32 = -1

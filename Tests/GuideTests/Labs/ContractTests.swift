@@ -22,6 +22,17 @@ let allLabs: [String] = {
         #expect(run.stderr.isEmpty)
     }
 
+    /// A lab takes SIGINT/SIGTERM with a handler, not by blocking them: a blocked signal
+    /// would stay blocked in every program the lab starts, which could then not be stopped.
+    @Test func aServerRoleLeavesTheTerminatingSignalsUnblocked() async throws {
+        let lab = try await RunningLab("hello-server", ["--listen", "127.0.0.1:0"])
+        let status = try String(contentsOfFile: "/proc/\(lab.process.processIdentifier)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") })
+        let blocked = try #require(UInt64(line.split(separator: "\t").last ?? "", radix: 16))
+        #expect(blocked & (1 << (SIGINT - 1)) == 0 && blocked & (1 << (SIGTERM - 1)) == 0, "\(line)")
+        #expect(try await lab.stop().status == 0)
+    }
+
     @Test(arguments: allLabs)
     func unknownFlagIsAUsageError(lab: String) async throws {
         let run = try await runLab(lab, ["--no-such-flag"])

@@ -154,6 +154,8 @@ import TLS
         let end = try await onThread { try silent.readToEnd() }
         #expect(end.isEmpty)
         #expect(ContinuousClock.now - start >= .milliseconds(900))
+        // The server closes a connection, then logs it: give the log line time to be written.
+        await pause(.seconds(1))
         let result = try await server.stop()
         #expect(result.status == 0)
         #expect(result.stderr.contains(": tls: http request\n"), "\(result.stderr)")
