@@ -72,8 +72,7 @@ public struct StubResolver: Sendable {
     /// One try: UDP first; if the reply has the TC bit (it did not fit), again over TCP.
     func roundTrip(_ question: DNSQuestion) throws(LookupError) -> DNSMessage {
         let query = DNSMessage.query(question, id: UInt16.random(in: 0...UInt16.max))
-        let reply = try overUDP(query, question)
-        guard reply.header.truncated else { return reply }
+        if let reply = try overUDP(query, question) { return reply }
         return try overTCP(query, question)
     }
     // ANCHOR_END: exchange
@@ -81,7 +80,8 @@ public struct StubResolver: Sendable {
     // ANCHOR: udp
     /// socket, connect (so the kernel drops datagrams from anyone but the server), send,
     /// then poll and recv until the reply to *this* query arrives or the deadline passes.
-    func overUDP(_ query: DNSMessage, _ question: DNSQuestion) throws(LookupError) -> DNSMessage {
+    /// nil: the reply was truncated (TC), so only TCP can carry it.
+    func overUDP(_ query: DNSMessage, _ question: DNSQuestion) throws(LookupError) -> DNSMessage? {
         let socket: Socket
         do {
             socket = try Socket(family: server.family, type: .datagram)
@@ -112,7 +112,9 @@ public struct StubResolver: Sendable {
             let datagram = Array(buffer.prefix(count))
             // Not a reply to this query (another ID, another question, not even a header):
             // ignore it and keep waiting, as Go does, so a forger cannot end the lookup.
-            guard DNSMessage.matches(datagram, query) else { continue }
+            guard let header = DNSMessage.matchingHeader(datagram, query) else { continue }
+            // A truncated reply may be cut anywhere, even inside a record: do not parse it.
+            if header.truncated { return nil }
             do { return try DNSMessage(parsing: datagram) } catch { throw failure(question, "cannot unmarshal DNS message") }
         }
     }
@@ -198,7 +200,12 @@ extension DNSMessage {
     /// Is `datagram` the reply to `query`? A response (QR set) with the same ID and the
     /// same question (the name compared without regard to case).
     public static func matches(_ datagram: [UInt8], _ query: DNSMessage) -> Bool {
-        guard let (header, question) = try? peek(datagram) else { return false }
-        return header.isResponse && header.id == query.header.id && query.questions.first == question
+        matchingHeader(datagram, query) != nil
+    }
+
+    /// The header of `datagram` if it is the reply to `query`, read without the rest.
+    static func matchingHeader(_ datagram: [UInt8], _ query: DNSMessage) -> DNSHeader? {
+        guard let (header, question) = try? peek(datagram) else { return nil }
+        return header.isResponse && header.id == query.header.id && query.questions.first == question ? header : nil
     }
 }

@@ -464,6 +464,18 @@ struct SplitMix {
         #expect(addresses == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
     }
 
+    @Test func aTruncatedReplyCutInsideARecordIsAskedAgainOverTCP() async throws {
+        let addresses = try await withServer(tcp: { query in
+            query.reply(answers: helloAnswers(query.questions[0]))
+        }, { query, _ in
+            guard let query else { return [] }
+            var reply = query.reply(answers: helloAnswers(query.questions[0]))
+            reply.header.truncated = true
+            return [Array(reply.encoded().dropLast(3))]  // cut where the datagram ran out
+        }) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
+        #expect(addresses == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
+    }
+
     @Test func aTruncatedReplyWithoutTCPIsAnError() async throws {
         let (error, address) = try await withServer({ query, _ in
             guard let query else { return [] }
