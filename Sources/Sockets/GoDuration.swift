@@ -7,40 +7,85 @@ public struct DurationError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
-    /// Parses `[-+]?([0-9]*(\.[0-9]*)?unit)+` with units ns, us (µs), ms, s, m, h; or a bare `0`.
+    /// Parses `[-+]?([0-9]*(\.[0-9]*)?unit)+` with units ns, us (µs), ms, s, m, h; or a bare
+    /// `0`. Go's algorithm, step for step: whole numbers in integers (so nothing is lost to
+    /// floating point), a fraction truncated to the nanosecond, and int64's ±292 years.
     public init(go text: String) throws(DurationError) {
         func fail(_ why: String = "invalid duration") -> DurationError {
-            DurationError(description: "time: \(why) \"\(text)\"")
+            DurationError(description: "time: \(why) \(Duration.quote(text))")
         }
-        var rest = Substring(text)
-        var negative = false
-        if let sign = rest.first, sign == "-" || sign == "+" {
-            negative = sign == "-"
-            rest = rest.dropFirst()
-        }
-        if rest == "0" { self = .zero; return }
+        var rest = Array(text.utf8)[...]
+        let negative = rest.first == UInt8(ascii: "-")
+        if rest.first == UInt8(ascii: "-") || rest.first == UInt8(ascii: "+") { rest = rest.dropFirst() }
+        if rest.elementsEqual("0".utf8) { self = .zero; return }
         if rest.isEmpty { throw fail() }
-        let units: [(String, Double)] = [
-            ("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+        let units: [String: UInt64] = [
+            "ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+            "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000,
         ]
-        var nanoseconds = 0.0
-        while !rest.isEmpty {
-            let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-            guard !number.isEmpty, number != ".", number.filter({ $0 == "." }).count <= 1,
-                  let value = Double(number.hasPrefix(".") ? "0" + number : String(number)) else { throw fail() }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix(while: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
-            if unit.isEmpty { throw fail("missing unit in duration") }
-            guard let scale = units.first(where: { $0.0 == unit })?.1 else {
-                throw DurationError(description: "time: unknown unit \"\(unit)\" in duration \"\(text)\"")
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        let limit: UInt64 = 1 << 63
+        var total: UInt64 = 0
+        while let first = rest.first {
+            guard first == UInt8(ascii: ".") || isDigit(first) else { throw fail() }
+            // The whole part: [0-9]*, overflow is an error.
+            var whole: UInt64 = 0
+            let wholeDigits = rest.prefix(while: isDigit)
+            for digit in wholeDigits {
+                let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
+                let (next, o2) = times10.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+                guard !o1, !o2, next <= limit else { throw fail() }
+                whole = next
             }
-            rest = rest.dropFirst(unit.count)
-            nanoseconds += value * scale
+            rest = rest.dropFirst(wholeDigits.count)
+            // The fraction: (\.[0-9]*)?, digits past what a UInt64 holds are dropped.
+            var (fraction, scale, fractionDigits): (UInt64, Double, Int) = (0, 1, 0)
+            if rest.first == UInt8(ascii: ".") {
+                rest = rest.dropFirst()
+                let digits = rest.prefix(while: isDigit)
+                var overflowed = false
+                for digit in digits where !overflowed {
+                    let (times10, o1) = fraction.multipliedReportingOverflow(by: 10)
+                    let (next, o2) = times10.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+                    if o1 || o2 || next > limit { overflowed = true } else { (fraction, scale) = (next, scale * 10) }
+                }
+                fractionDigits = digits.count
+                rest = rest.dropFirst(digits.count)
+            }
+            guard !wholeDigits.isEmpty || fractionDigits > 0 else { throw fail() }  // "." or ".s"
+            // The unit: everything up to the next digit or point.
+            let unitBytes = rest.prefix(while: { $0 != UInt8(ascii: ".") && !isDigit($0) })
+            guard !unitBytes.isEmpty else { throw fail("missing unit in duration") }
+            rest = rest.dropFirst(unitBytes.count)
+            let unitName = String(decoding: unitBytes, as: UTF8.self)
+            guard let unit = units[unitName] else {
+                throw DurationError(description: "time: unknown unit \(Duration.quote(unitName)) in duration \(Duration.quote(text))")
+            }
+            guard whole <= limit / unit else { throw fail() }
+            var value = whole * unit
+            if fraction > 0 {
+                value += UInt64(Double(fraction) * (Double(unit) / scale))  // truncated, as Go does
+                guard value <= limit else { throw fail() }
+            }
+            total += value
+            guard total <= limit else { throw fail() }
         }
-        // Go's limit: an int64 of nanoseconds, about 292 years.
-        guard nanoseconds < 9.223372036854775e18 else { throw fail() }
-        let whole = Int64(nanoseconds.rounded())
-        self = .nanoseconds(negative ? -whole : whole)
+        guard negative || total < limit else { throw fail() }
+        self = .nanoseconds(negative ? Int64(truncatingIfNeeded: 0 &- total) : Int64(total))
+    }
+
+    /// Go's `time.quote`: in quotes, with `"` and `\\` escaped and every byte that is not
+    /// printable ASCII written `\xNN`, so an error stays one line whatever was typed.
+    static func quote(_ text: String) -> String {
+        var quoted = "\""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): quoted += "\\" + String(UnicodeScalar(byte))
+            case 0x20..<0x80: quoted += String(UnicodeScalar(byte))
+            default: quoted += "\\x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16)
+            }
+        }
+        return quoted + "\""
     }
 
     /// The whole duration in nanoseconds (saturating past ±292 years).

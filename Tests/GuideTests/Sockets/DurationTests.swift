@@ -15,6 +15,10 @@ import Testing
         ("7ns", .nanoseconds(7)),
         (".5s", .milliseconds(500)),
         ("1h2m3s4ms", .milliseconds(3_723_004)),
+        ("0.5ns", .zero),  // Go truncates a fraction to the nanosecond
+        ("1.0000000009s", .nanoseconds(1_000_000_000)),
+        ("2562047h47m16.854775807s", .nanoseconds(Int64.max)),  // Go's largest, exactly
+        ("-2562047h47m16.854775808s", .nanoseconds(Int64.min)),
     ])
     func parsesGoDurations(text: String, expected: Duration) throws {
         #expect(try Duration(go: text) == expected)
@@ -25,7 +29,11 @@ import Testing
         ("5", "time: missing unit in duration \"5\""),
         ("5x", "time: unknown unit \"x\" in duration \"5x\""),
         ("s", "time: invalid duration \"s\""),
-        ("1..5s", "time: invalid duration \"1..5s\""),
+        ("1..5s", "time: missing unit in duration \"1..5s\""),
+        (".s", "time: invalid duration \".s\""),
+        ("5\nx", "time: unknown unit \"\\x0ax\" in duration \"5\\x0ax\""),  // one line, whatever was typed
+        ("1µx", "time: unknown unit \"\\xc2\\xb5x\" in duration \"1\\xc2\\xb5x\""),
+        ("2562047h47m16.854775808s", "time: invalid duration \"2562047h47m16.854775808s\""),
         ("-", "time: invalid duration \"-\""),
         ("3000000h", "time: invalid duration \"3000000h\""),
     ])
