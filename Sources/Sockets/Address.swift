@@ -45,6 +45,9 @@ public struct IP: Hashable, Sendable, CustomStringConvertible {
         bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
     }
 
+    /// The plain IPv4 address behind an IPv4-mapped one; any other address as it is.
+    public var unmapped: IP { isIPv4Mapped ? IP(validBytes: Array(bytes[12...])) : self }
+
     public var isLoopback: Bool {
         if isIPv4 || isIPv4Mapped { return bytes[bytes.count - 4] == 127 }
         return self == .loopbackV6

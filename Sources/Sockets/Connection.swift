@@ -45,6 +45,8 @@ public final class Connection: Sendable {
                 Result { () throws(SystemError) in try socket.read(into: bytes, dontWait: deadline != nil) }
             }.get()
             if case .done(let count) = result { return count }
+            // Would block on a socket someone made nonblocking: sleep in poll, do not spin.
+            if deadline == nil { _ = try socket.wait(for: .readable, until: nil) }
         }
     }
     // ANCHOR_END: read

@@ -16,16 +16,16 @@ public final class Listener: Sendable {
     /// `backlog` bounds the queue of connections the kernel completes before we `accept`.
     public init(_ network: String, _ hostPort: String, backlog: Int32 = SOMAXCONN) throws(NetError) {
         let net = try Network(network, op: "listen")
-        let wanted = try net.addresses(hostPort, op: "listen", listening: true)[0]
+        guard net.type.rawValue == SocketType.stream.rawValue else {
+            throw NetError(op: "listen", network: network, remote: nil, reason: .other("not a stream network (UDP: use PacketConn)"))
+        }
+        let wanted = try net.listenAddress(hostPort)
         func fail(_ error: SystemError) -> NetError { NetError(op: "listen", network: network, remote: wanted.description, error) }
         do {
             socket = try Socket(family: wanted.family, type: .stream)
             // Like Go: restart on a port whose old connections are still in TIME_WAIT.
             try socket.setOption(SOL_SOCKET, SO_REUSEADDR, Int32(1))
-            if wanted.family == Platform.ipv6 {
-                // "tcp" on [::] takes IPv4 clients too (dual stack); "tcp6" only IPv6 ones.
-                try socket.setOption(Platform.ipv6Level, IPV6_V6ONLY, Int32(net.family == nil ? 0 : 1))
-            }
+            try net.setDualStack(socket, for: wanted)
             try socket.bind(wanted)
             try socket.listen(backlog: backlog)
             address = try socket.localAddress() ?? wanted

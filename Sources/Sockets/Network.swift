@@ -38,8 +38,22 @@ public struct Network: Sendable, CustomStringConvertible {
         } else {
             do { ips = try Resolver.lookupIP(host) } catch { throw fail(error.description) }
         }
-        let usable = ips.filter { family == nil || $0.family == family }
-        guard !usable.isEmpty else { throw fail("address \(hostPort): no suitable address found") }
+        // An IPv4-mapped address (::ffff:a.b.c.d) is IPv4, as it is in Go.
+        let usable = ips.map(\.unmapped).filter { family == nil || $0.family == family }
+        guard !usable.isEmpty else { throw fail("address \(host): no suitable address found") }
         return usable.map { Address(ip: $0, port: port) }
+    }
+
+    /// The one address to listen on: like Go, the first IPv4 one when either family will do.
+    public func listenAddress(_ hostPort: String) throws(NetError) -> Address {
+        let all = try addresses(hostPort, op: "listen", listening: true)
+        return family == nil ? all.first(where: \.ip.isIPv4) ?? all[0] : all[0]
+    }
+
+    /// On an IPv6 socket, "tcp" and "udp" take IPv4 peers too (dual stack, as Go does),
+    /// "tcp6" and "udp6" IPv6 peers only. Set before `bind`; IPv4 sockets are left alone.
+    func setDualStack(_ socket: Socket, for address: Address) throws(SystemError) {
+        guard address.family == Platform.ipv6 else { return }
+        try socket.setOption(Platform.ipv6Level, Platform.ipv6Only, Int32(family == nil ? 0 : 1))
     }
 }

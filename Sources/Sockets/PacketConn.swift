@@ -13,9 +13,10 @@ public final class PacketConn: Sendable {
         guard net.type.rawValue == SocketType.datagram.rawValue else {
             throw NetError(op: "listen", network: network, remote: nil, reason: .other("not a datagram network"))
         }
-        let wanted = try net.addresses(hostPort, op: "listen", listening: true)[0]
+        let wanted = try net.listenAddress(hostPort)
         do {
             socket = try Socket(family: wanted.family, type: .datagram, nonblocking: nonblocking)
+            try net.setDualStack(socket, for: wanted)
             try socket.bind(wanted)
             localAddress = try socket.localAddress() ?? wanted
         } catch {

@@ -13,6 +13,7 @@ enum Platform {
     static let tcp = Int32(IPPROTO_TCP)
     static let ipv6Level = Int32(IPPROTO_IPV6)
     static let noDelay = Int32(TCP_NODELAY)
+    static let ipv6Only = Int32(IPV6_V6ONLY)
     static let shutdownWrite = Int32(SHUT_WR)
     static let shutdownBoth = Int32(SHUT_RDWR)
     static let pollIn = Int16(POLLIN)

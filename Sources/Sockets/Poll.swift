@@ -21,9 +21,13 @@ public enum Poll {
     @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public static func wait(_ descriptors: inout [pollfd], until deadline: Deadline?) throws(SystemError) -> Int {
         let count = nfds_t(descriptors.count)
-        return try descriptors.withUnsafeMutableBufferPointer { buffer throws(SystemError) in
-            // On EINTR the helper calls this closure again, which recomputes the time left.
-            Int(try systemCall(blocking: "poll") { poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1) })
+        while true {
+            let ready = try descriptors.withUnsafeMutableBufferPointer { buffer throws(SystemError) in
+                // On EINTR the helper calls this closure again, which recomputes the time left.
+                Int(try systemCall(blocking: "poll") { poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1) })
+            }
+            // poll's timeout tops out at about 24 days: a later deadline takes more than one.
+            if ready > 0 || deadline?.hasPassed ?? true { return ready }
         }
     }
     // ANCHOR_END: poll

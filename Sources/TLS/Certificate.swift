@@ -36,11 +36,17 @@ public final class Certificate: @unchecked Sendable {  // read-only after init
         return (0..<shim_sk_GENERAL_NAME_num(list)).compactMap { index in
             guard let name = shim_sk_GENERAL_NAME_value(list, index)?.pointee else { return nil }
             switch name.type {
-            case GEN_DNS: return Certificate.bytes(of: name.d.dNSName).map { String(decoding: $0, as: UTF8.self) }
+            case GEN_DNS: return Certificate.bytes(of: name.d.dNSName).map(Certificate.printable)
             case GEN_IPADD: return Certificate.bytes(of: name.d.iPAddress).flatMap { IP(bytes: $0)?.description }
             default: return nil
             }
         }
+    }
+
+    /// A name from the network, safe to put in a one-line error: bytes that are not
+    /// printable ASCII are written `\xNN` (a certificate could hold a newline).
+    private static func printable(_ bytes: [UInt8]) -> String {
+        bytes.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
     }
 
     private static func bytes(of string: UnsafeMutablePointer<ASN1_STRING>?) -> [UInt8]? {

@@ -95,7 +95,8 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
     /// not like OpenSSL's three stacked errors.
     private func checkReadable(_ path: String) throws(TLSError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw TLSError("open \(path): \(SystemError.message(for: errno))") }
+        let code = errno  // before anything else can change it
+        guard fd >= 0 else { throw TLSError("open \(path): \(SystemError.message(for: code))") }
         close(fd)
     }
 }

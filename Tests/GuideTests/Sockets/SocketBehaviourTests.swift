@@ -36,8 +36,12 @@ func netError(_ body: () throws -> Void) -> NetError? {
             "\($0)" == "dial tcp: address 127.0.0.1: missing port in address"
         }
         #expect { try dial("sctp", "127.0.0.1:1") } throws: { "\($0)" == "dial sctp: unknown network sctp" }
+        #expect { try dial("tcp6", "[::ffff:127.0.0.1]:1") } throws: {
+            "\($0)" == "dial tcp6: address ::ffff:127.0.0.1: no suitable address found"  // mapped IPv4 is IPv4
+        }
+        #expect { try Listener("udp", "127.0.0.1:0") } throws: { "\($0)".hasPrefix("listen udp: not a stream network") }
         #expect { try dial("tcp6", "127.0.0.1:1") } throws: {
-            "\($0)" == "dial tcp6: address 127.0.0.1:1: no suitable address found"
+            "\($0)" == "dial tcp6: address 127.0.0.1: no suitable address found"
         }
     }
 
