@@ -71,6 +71,7 @@ public enum Registry {
         Lab04.grading,
         Lab05.grading,
         Lab06.grading,
+        Lab07.grading,
         Lab08.grading,
     ].sorted { $0.number < $1.number }
 
