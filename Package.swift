@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "literate", dependencies: ["Literate"]),
         // Exercises and grading: checks with points run against the lab executables, the
         // student's copy of the project, reports (GRADING.md).
-        .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate"]),
+        .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "TestPKI"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
         .testTarget(name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
     ] + labs.map(labTarget)

@@ -51,11 +51,13 @@ lab.run { arguments in
 /// TLS 1.2 suites ECDHE + AEAD only (no CBC, no RSA key exchange). What it forgot is
 /// here: the certificate and its key, and a time limit on each handshake.
 func serverConfig(certificate: String, key: String, handshakeTimeout: Duration?) -> TLSConfig {
+    // BEGIN SOLUTION: build the server's TLSConfig: keep TLSConfig()'s defaults (TLS 1.2 at least, forward-secret AEAD suites only), load the certificate and key from the files given, and bound every handshake by handshakeTimeout when one is given § The server
     var config = TLSConfig()
     config.certificateFile = certificate
     config.keyFile = key
     if let handshakeTimeout { config.handshakeTimeout = handshakeTimeout }
     return config
+    // END SOLUTION
 }
 // ANCHOR_END: config
 
@@ -85,6 +87,7 @@ enum Outcome {
 /// so a slow or hostile client holds its own thread only. With `count`, stop after
 /// that many clients and wait for their threads.
 func serve(_ listener: TLSListener, count: Int?, report: @escaping @Sendable (Outcome) -> Void) {
+    // BEGIN SOLUTION: accept clients in a loop and give each a BackgroundThread of its own that reports hello(connection), so the handshake runs there, never in the accept loop; a failed accept is reported and the loop goes on; with count, stop after count clients and join their threads § The server
     var threads: [BackgroundThread] = []
     var accepted = 0
     while count.map({ accepted < $0 }) ?? true {
@@ -99,6 +102,7 @@ func serve(_ listener: TLSListener, count: Int?, report: @escaping @Sendable (Ou
         if count != nil { threads.append(thread) }
     }
     threads.forEach { $0.join() }
+    // END SOLUTION
 }
 // ANCHOR_END: serve
 

@@ -4,6 +4,7 @@
 // demo shows what it then connects to.
 import Foundation
 import LabKit
+import Sockets
 import TestPKI
 import TLS
 
@@ -36,19 +37,23 @@ lab.run { arguments in
         return try demo()
     }
     if serverName?.isEmpty == true { throw UsageError("--server-name: want a host name or an IP address") }
-    let config = clientConfig(ca: ca, serverName: serverName, insecure: insecure)
+    let config = try clientConfig(dialing: address, ca: ca, serverName: serverName, insecure: insecure)
     try copyToStdout(address, config, timeout: timeout ?? .seconds(10))
 }
 
 // ANCHOR: config
 /// Verification is on unless asked, loudly, to be off. With no CA file the system's roots
-/// (/etc/ssl/certs) are trusted; with no server name, the host in the dialed address.
-func clientConfig(ca: String?, serverName: String?, insecure: Bool) -> TLSConfig {
+/// (/etc/ssl/certs) are trusted. The certificate must name `serverName`, or else the host
+/// we dial (an address must be among its IP entries): the name we meant, never one the
+/// server offers.
+func clientConfig(dialing address: String, ca: String?, serverName: String?, insecure: Bool) throws -> TLSConfig {
+    // BEGIN SOLUTION: build the client's TLSConfig from the flags: verification stays on unless --insecure, the CAs in --ca are trusted (none given: the system's roots), and the name to check is --server-name, or else the host of the --dial address (Address.split) § What "verified" means
     var config = TLSConfig()
     config.caFile = ca
-    config.serverName = serverName
+    config.serverName = try serverName ?? Address.split(address).host
     config.insecureSkipVerify = insecure
     return config
+    // END SOLUTION
 }
 // ANCHOR_END: config
 
@@ -155,14 +160,16 @@ func demo() throws {
     for server in servers {
         // The self-signed server is tried with no --ca at all: the system's roots, as any client would.
         let selfSigned = server.name == "self-signed"
-        let config = clientConfig(ca: selfSigned ? nil : ca.certificateFile, serverName: nil, insecure: false)
+        let config = try clientConfig(dialing: server.address, ca: selfSigned ? nil : ca.certificateFile, serverName: nil,
+                                      insecure: false)
         say("\(server.name)\(selfSigned ? " (no --ca: the system's roots)" : ""): \(attempt(server, config))")
     }
 
     say("")
     say("with --insecure (Go's InsecureSkipVerify: true, the source's 4.2.3):")
     for server in servers {
-        say("\(server.name): \(attempt(server, clientConfig(ca: ca.certificateFile, serverName: nil, insecure: true)))")
+        let config = try clientConfig(dialing: server.address, ca: ca.certificateFile, serverName: nil, insecure: true)
+        say("\(server.name): \(attempt(server, config))")
     }
     say("=> --insecure believed all five: whoever sits between a client and its server can answer in its place")
     for server in servers {

@@ -40,15 +40,25 @@ public final class LabProcess: @unchecked Sendable {
     private var openStreams = 2
     private var exited = false
     private var killedByTimer = false
+    /// The write end of stdin, when `input` was given: held open until the process ends.
+    private let stdin: Pipe?
     private static let keep = 16 << 20
 
     /// Starts `executable` with `arguments`; after `limit` it is killed (SIGKILL, its
-    /// whole process group) if it is still running.
-    public init(_ executable: URL, _ arguments: [String], limit: Duration) throws {
+    /// whole process group) if it is still running. Its stdin is empty (EOF at once), or,
+    /// with `input`, those bytes on a pipe that stays open (a peer such as `openssl
+    /// s_server` hangs up when its stdin ends).
+    public init(_ executable: URL, _ arguments: [String], limit: Duration, input: [UInt8]? = nil) throws {
         name = executable.lastPathComponent
         process.executableURL = executable
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        stdin = input.map { _ in Pipe() }
+        process.standardInput = stdin ?? FileHandle.nullDevice
+        if let stdin, let input, !input.isEmpty {
+            // Written before the process starts, while we hold the read end too: no write
+            // can meet a reader that is gone (SIGPIPE). A pipe holds 64 kB: small inputs only.
+            try stdin.fileHandleForWriting.write(contentsOf: input.prefix(32_768))
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

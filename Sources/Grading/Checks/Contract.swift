@@ -29,8 +29,14 @@ extension Check {
     /// A server role started with `arguments` prints `listening on HOST:PORT`, then stops
     /// with exit 0 on SIGTERM.
     public static func stopsOnSIGTERM(_ arguments: [String], points: Int = 1) -> Check {
+        stopsOnSIGTERM(points: points) { _ in arguments }
+    }
+
+    /// The same, for a command line made when the check runs (one naming certificate files).
+    public static func stopsOnSIGTERM(points: Int = 1,
+                                      _ arguments: @escaping @Sendable (CheckContext) throws -> [String]) -> Check {
         Check("a server role stops cleanly on SIGTERM (exit 0)", points: points, section: "The lab contract", chapter: "Chapters/README.md") { c in
-            let lab = try c.start(arguments)
+            let lab = try c.start(arguments(c))
             _ = try c.listeningAddress(lab)
             c.pause(.milliseconds(200))
             c.note("grader: SIGTERM")
