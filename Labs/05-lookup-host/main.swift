@@ -81,9 +81,10 @@ func addresses(in reply: DNSMessage, answering question: DNSQuestion) -> [IP] {
 // ANCHOR_END: addresses
 
 // ANCHOR: lookup-host
-/// Go's `LookupHost` against one DNS server, on top of the stub's `exchange` (one question,
-/// with its tries): the A addresses, then the AAAA ones. A reply saying the name does not
-/// exist, or a server that does not answer at all, ends the lookup without the second query.
+/// `LookupHost` against one DNS server, on top of the stub's `exchange` (one question,
+/// with its tries): the A addresses, then the AAAA ones. Our own shortcut, not Go's (Go
+/// asks both at once): a reply saying the name does not exist, or a server that does not
+/// answer at all, ends the lookup without the second query.
 func lookupHost(_ name: String, asking resolver: StubResolver) throws(LookupError) -> [String] {
     if IP(name) != nil { return [name] }  // numeric: as written, nobody asked
     guard let qname = DNSName(name) else { throw LookupError(name: name, reason: "no such host", isNotFound: true) }

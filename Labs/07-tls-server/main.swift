@@ -68,11 +68,11 @@ func sourceConfig(certificate: String, key: String) -> TLSConfig {
     config.groups = ["P-521", "X25519"]  // CurvePreferences: the slowest curve first
     config.cipherSuites12 = [
         "ECDHE-RSA-AES256-GCM-SHA384",  // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: good
-        "ECDHE-RSA-AES256-SHA",  // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: CBC, MAC-then-encrypt
+        "ECDHE-RSA-AES256-SHA",  // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: CBC (MAC-then-encrypt in Go)
         "AES256-GCM-SHA384",  // TLS_RSA_WITH_AES_256_GCM_SHA384: RSA key exchange, no forward secrecy
         "AES256-SHA",  // TLS_RSA_WITH_AES_256_CBC_SHA: both problems
     ]
-    // PreferServerCipherSuites: true. Go ignores it since 1.18; nothing to set.
+    // PreferServerCipherSuites: true. Go ignores it since 1.17; nothing to set.
     return config
 }
 // ANCHOR_END: source-config

@@ -114,8 +114,8 @@ func connect(to address: Address, until deadline: Deadline?) throws(SystemError)
 /// A listener that never calls accept(), its accept queue filled. Linux queues up to
 /// backlog + 1 finished handshakes (backlog 0: one); we connect until a connect does not
 /// finish, and keep those connections open. From then on the kernel drops every SYN sent to
-/// this port, so whoever connects hears nothing back and waits, resending its SYN after
-/// 1 s, 3 s, 7 s...: a connect() that hangs, on loopback.
+/// this port, so whoever connects hears nothing back and waits, resending its SYN at
+/// growing intervals (tcp_syn_retries times): a connect() that hangs, on loopback.
 struct FullListener {
     let listener: Listener
     let connections: [Connection]
