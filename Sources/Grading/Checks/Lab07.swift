@@ -118,7 +118,7 @@ enum Lab07: GradedLab {
         let offers = [
             ("AES256-GCM-SHA384", "RSA key exchange, no forward secrecy: whoever steals the server's key later "
                 + "decrypts every recorded session"),
-            ("ECDHE-RSA-AES128-SHA", "CBC with MAC-then-encrypt, the construction behind the padding oracle attacks"),
+            ("ECDHE-RSA-AES128-SHA", "CBC, MAC-then-encrypt unless both ends agree otherwise (RFC 7366): the construction behind the padding oracle attacks"),
         ]
         for (suite, why) in offers {
             let client = try sClient(c, address, certificates, ["-tls1_2", "-cipher", suite])
