@@ -36,7 +36,7 @@ extension CheckContext {
 
     /// The certificates the TLS checks use (made on first use, shared by every check).
     public func certificates() throws -> CheckCertificates {
-        do { return try CheckCertificates.made.get() } catch {
+        do { return try CertificateSet.shared() } catch {
             throw CheckError("could not make the test certificates: \(error)")
         }
     }
@@ -55,37 +55,5 @@ extension Finished {
     }
 }
 
-/// A throwaway PKI for grading: one CA the checks trust, one they do not, and a server
-/// certificate for each way a certificate can be wrong.
-public struct CheckCertificates: Sendable {
-    let pki: TestPKI
-    /// The authority the lab is told to trust (`--ca`), and somebody else's.
-    public let ca: Identity
-    public let otherCA: Identity
-    /// For localhost, 127.0.0.1 and ::1, signed by `ca`: a good server.
-    public let localhost: Identity
-    /// The same names, with an RSA key: the only kind that can offer RSA key exchange, so a
-    /// server that refuses it is seen to refuse, not merely unable.
-    public let localhostRSA: Identity
-    /// A good certificate from `ca`, for another name: what an impostor would hold.
-    public let elsewhere: Identity
-    public let expired: Identity
-    public let untrusted: Identity
-    public let selfSigned: Identity
-
-    public static let names = ["localhost", "127.0.0.1", "::1"]
-
-    static let made = Result { try CheckCertificates() }
-
-    private init() throws {
-        pki = try TestPKI("grade-pki")
-        ca = try pki.authority("Grading Test CA", file: "ca")
-        otherCA = try pki.authority("Somebody Else's CA", file: "other-ca")
-        localhost = try pki.server("localhost", names: Self.names, signedBy: ca)
-        localhostRSA = try pki.server("localhost-rsa", names: Self.names, signedBy: ca, key: .rsa)
-        elsewhere = try pki.server("elsewhere", names: ["elsewhere.test"], signedBy: ca)
-        expired = try pki.server("expired", names: Self.names, signedBy: ca, expired: true)
-        untrusted = try pki.server("untrusted", names: Self.names, signedBy: otherCA)
-        selfSigned = try pki.server("self-signed", names: Self.names, signedBy: nil)
-    }
-}
+/// The grader's certificates: the same set the TLS tests use (see `CertificateSet`).
+public typealias CheckCertificates = CertificateSet

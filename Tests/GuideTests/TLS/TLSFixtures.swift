@@ -10,44 +10,12 @@ import TestPKI
 import Testing
 import TLS
 
-struct Certificates: Sendable {
-    let pki: TestPKI
-    /// The authority the tests trust (`--ca`), and one they do not.
-    let ca: Identity
-    let otherCA: Identity
-    /// localhost, 127.0.0.1, ::1, signed by `ca`.
-    let localhost: Identity
-    /// A good certificate, signed by `ca`, for another name: what an impostor would hold.
-    let elsewhere: Identity
-    let expired: Identity
-    let untrusted: Identity
-    let selfSigned: Identity
-    /// `CN=localhost` and no subjectAltName: the name only where clients stopped looking.
-    let commonNameOnly: Identity
+/// The tests' certificates: the set the grader uses too.
+typealias Certificates = CertificateSet
 
-    static let names = ["localhost", "127.0.0.1", "::1"]
-
-    private init() throws {
-        pki = try TestPKI("guide-tests")
-        ca = try pki.authority("Guide Test CA", file: "ca")
-        otherCA = try pki.authority("Somebody Else's CA", file: "other-ca")
-        localhost = try pki.server("localhost", names: Self.names, signedBy: ca)
-        elsewhere = try pki.server("elsewhere", names: ["elsewhere.test"], signedBy: ca)
-        expired = try pki.server("expired", names: Self.names, signedBy: ca, expired: true)
-        untrusted = try pki.server("untrusted", names: Self.names, signedBy: otherCA)
-        selfSigned = try pki.server("self-signed", names: Self.names, signedBy: nil)
-        commonNameOnly = try pki.server("cn-only", names: ["localhost"], signedBy: ca, commonNameOnly: true)
-    }
-
-    private static let made = Result { try Certificates() }
+extension CertificateSet {
     /// An RSA server certificate: only RSA can offer the (refused) RSA key exchange.
-    private static let madeRSA = Result { () throws -> Identity in
-        let certificates = try made.get()
-        return try certificates.pki.server("localhost-rsa", names: names, signedBy: certificates.ca, key: .rsa)
-    }
-
-    static func shared() throws -> Certificates { try made.get() }
-    static func rsa() throws -> Identity { try madeRSA.get() }
+    static func rsa() throws -> Identity { try shared().localhostRSA }
 }
 
 extension TLSConfig {
