@@ -222,9 +222,10 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
             """
         let entries = TCPTable.parse(v4)
         #expect(entries.count == 3)
-        #expect(entries[0] == TCPTable.Entry(local: try Address("127.0.0.1:8080"), remote: try Address("0.0.0.0:0"),
+        let (listening, client) = (Address(ip: .loopbackV4, port: 0x1F90), Address(ip: .loopbackV4, port: 0x9C40))
+        #expect(entries[0] == TCPTable.Entry(local: listening, remote: try Address("0.0.0.0:0"),
                                              state: .listen, timer: nil))
-        #expect(entries[1] == TCPTable.Entry(local: try Address("127.0.0.1:40000"), remote: try Address("127.0.0.1:8080"),
+        #expect(entries[1] == TCPTable.Entry(local: client, remote: listening,
                                              state: .timeWait, timer: .seconds(60)))
         #expect(entries[2].timer == .zero, "a timer already due is negative: none left, not 584 million years")
 

@@ -85,7 +85,7 @@ final class OneShotServer: Sendable {
                 "\(run.stderr)")
     }
 
-    @Test(arguments: [["--dial"], ["--dial", "127.0.0.1"], ["--dial", "127.0.0.1:99999"], ["--dial", "[::1"]])
+    @Test(arguments: [["--dial"], ["--dial", "127.0.0.1"], ["--dial", "192.0.2.1:99999"], ["--dial", "[::1"]])
     func badArgumentsAreUsageErrors(arguments: [String]) async throws {
         expectUsageError(try await runLab("blocking-read", arguments), mentioning: "--dial")
     }
