@@ -36,12 +36,7 @@ enum Lab06: GradedLab {
         let address = try c.listeningAddress(lab)
         let clients = try connectAll(c, lab, 5, to: address)
         c.note("peer: 5 clients connect, all before any of them reads; then each reads until EOF")
-        for (number, client) in clients.enumerated() {
-            let (bytes, ending) = readAll(client, until: .after(min(.seconds(3), c.remaining)))
-            client.close()
-            c.note("peer: client \(number + 1) read \(excerpt(bytes)), then \(ending ?? "EOF")")
-            try expectGreeting(c, lab, bytes, ending)
-        }
+        try expectGreetings(c, lab, clients)
         lab.terminate()
     }
 
@@ -52,12 +47,7 @@ enum Lab06: GradedLab {
         let address = try c.listeningAddress(lab)
         let clients = try connectAll(c, lab, 3, to: address)
         c.note("peer: 3 clients connect, all before any of them reads; then each reads until EOF")
-        for (number, client) in clients.enumerated() {
-            let (bytes, ending) = readAll(client, until: .after(min(.seconds(3), c.remaining)))
-            client.close()
-            c.note("peer: client \(number + 1) read \(excerpt(bytes)), then \(ending ?? "EOF")")
-            try expectGreeting(c, lab, bytes, ending)
-        }
+        try expectGreetings(c, lab, clients)
         let run = c.finish(lab, within: .seconds(5))
         try c.expectExit(run, 0, "after --count 3 connections have been served, the server must exit 0")
     }
@@ -160,6 +150,16 @@ enum Lab06: GradedLab {
             }
         }
         return (bytes, "no EOF yet")
+    }
+
+    /// Each client, in turn, reads until EOF (or a short while), closes, and must have the greeting.
+    static func expectGreetings(_ c: CheckContext, _ lab: LabProcess, _ clients: [Connection]) throws {
+        for (number, client) in clients.enumerated() {
+            let (bytes, ending) = readAll(client, until: .after(min(.seconds(3), c.remaining)))
+            client.close()
+            c.note("peer: client \(number + 1) read \(excerpt(bytes)), then \(ending ?? "EOF")")
+            try expectGreeting(c, lab, bytes, ending)
+        }
     }
 
     /// The bytes must be the greeting, then EOF; otherwise say why, the lab's own end first.
