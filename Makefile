@@ -4,6 +4,7 @@
 # and, for writers of the guide:
 #   make labs      run every lab's demo in order (a tour of the guide)
 #   make sync      copy each chapter's listings from the lab sources they name
+#   make format    lay the code out as .swift-format says (make lint checks it)
 # and, for students and instructors (GRADING.md):
 #   make check-3   build lab 3 and grade it alone      make hint-3 [HINT=2|all]   its hints
 #   make grade     build and grade every lab; reports in grade/ (OUT=DIR elsewhere)
@@ -15,7 +16,7 @@ SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test test-programs sync labs tour literate-check openssl-headers grade starter
+.PHONY: all build test test-programs sync labs tour literate-check openssl-headers grade starter lint format
 
 all: build
 
@@ -48,7 +49,7 @@ labs tour: openssl-headers
 # Some suites run alone, after everything else: the descriptor-leak tests count
 # /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; and the
 # exercises' honesty check builds a student's copy (it needs the cores).
-test: openssl-headers test-programs
+test: openssl-headers test-programs lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GradingHonesty'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
@@ -66,6 +67,15 @@ test-programs:
 		else \
 			echo "dnsmasq is not installed (apt-get install dnsmasq-base): lab 5's test against it will be skipped"; \
 		fi; }
+
+# The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
+# `make lint` (run by `make test`) fails on any difference.
+SWIFT_FORMAT_PATHS := Package.swift Sources Labs Tests
+lint:
+	$(SWIFT) format lint --recursive --strict $(SWIFT_FORMAT_PATHS)
+
+format:
+	$(SWIFT) format --in-place --recursive $(SWIFT_FORMAT_PATHS)
 
 sync:
 	@$(SWIFT) build -q --product literate

@@ -55,6 +55,7 @@ let package = Package(
         // student's copy of the project, reports (GRADING.md).
         .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "TestPKI"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
-        .testTarget(name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+        .testTarget(
+            name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
     ] + labs.map(labTarget)
 )

@@ -3,13 +3,15 @@
 import LabKit
 import Sockets
 
-let lab = Lab(name: "stream-and-datagram", usage: """
-    stream-and-datagram: TCP merges and splits writes; UDP keeps each datagram whole.
+let lab = Lab(
+    name: "stream-and-datagram",
+    usage: """
+        stream-and-datagram: TCP merges and splits writes; UDP keeps each datagram whole.
 
-    usage:
-      stream-and-datagram          run the demo on loopback (what `make lab-1` does)
-      stream-and-datagram --help   this text
-    """)
+        usage:
+          stream-and-datagram          run the demo on loopback (what `make lab-1` does)
+          stream-and-datagram --help   this text
+        """)
 
 lab.run { arguments in
     try arguments.finish()
@@ -42,7 +44,9 @@ func tcpMergesWrites() throws {
         say("server: read() returned \(bytes.count) bytes: \(quoted(bytes))")
     }
     say("server: read() returned 0 bytes: end of stream")
-    say("=> 3 writes arrived as \(reads) read\(reads == 1 ? "" : "s"): TCP keeps the bytes and their order, not the boundaries")
+    say(
+        "=> 3 writes arrived as \(reads) read\(reads == 1 ? "" : "s"): TCP keeps the bytes and their order, not the boundaries"
+    )
     server.close()
     listener.close()
 }
@@ -91,7 +95,9 @@ func udpKeepsDatagrams() throws {
     for _ in 0..<3 {
         // BEGIN SOLUTION: receive one datagram (readFrom, a 5 s deadline) and say its size, sender and bytes § UDP keeps each datagram whole
         let (bytes, sender) = try server.readFrom(maxLength: 1024, until: .after(.seconds(5)))
-        say("server: recvfrom() returned \(bytes.count) bytes from \(sender.map(\.description) ?? "?"): \(quoted(bytes))")
+        say(
+            "server: recvfrom() returned \(bytes.count) bytes from \(sender.map(\.description) ?? "?"): \(quoted(bytes))"
+        )
         // END SOLUTION
     }
     say("=> 3 datagrams arrived as 3 reads: UDP keeps each message whole")

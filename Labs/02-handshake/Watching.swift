@@ -47,7 +47,8 @@ func kernelTable(_ end: String, _ connection: Connection, awaiting expected: TCP
     let found = try tableEntries(from: local, to: remote, awaiting: expected).map { entry in
         entry.timer.map { "\(entry.state), \(Int(($0 / .seconds(1)).rounded()))s to go" } ?? "\(entry.state)"
     }
-    return "kernel table, \(end) end: \(local) -> \(remote): " + (found.isEmpty ? "no entry" : found.joined(separator: ", "))
+    return "kernel table, \(end) end: \(local) -> \(remote): "
+        + (found.isEmpty ? "no entry" : found.joined(separator: ", "))
 }
 
 /// The kernel's entries for the end of a connection at `local` whose peer is `remote`. Some
@@ -81,13 +82,15 @@ func writeUntilFull(_ connection: Connection, peer: Connection) throws -> Int {
             if case .done(let count) = result {
                 total += count
             } else if try !connection.socket.wait(for: .writable, until: .after(.milliseconds(200))),
-                      total > peerHolds || giveUp.hasPassed {
+                total > peerHolds || giveUp.hasPassed
+            {
                 return total  // nothing drains, and some bytes cannot be anywhere but in our buffer
             }
         }
     } catch let error as SystemError {
-        throw NetError(op: "write", network: "tcp", local: connection.localAddress,
-                       remote: connection.remoteAddress?.description, error)
+        throw NetError(
+            op: "write", network: "tcp", local: connection.localAddress,
+            remote: connection.remoteAddress?.description, error)
     }
 }
 

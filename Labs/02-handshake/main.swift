@@ -6,13 +6,15 @@ import Foundation
 import LabKit
 import Sockets
 
-let lab = Lab(name: "handshake", usage: """
-    handshake: every TCP state of a connection's life, on both ends, read from the kernel.
+let lab = Lab(
+    name: "handshake",
+    usage: """
+        handshake: every TCP state of a connection's life, on both ends, read from the kernel.
 
-    usage:
-      handshake          run the demo on loopback (what `make lab-2` does)
-      handshake --help   this text
-    """)
+        usage:
+          handshake          run the demo on loopback (what `make lab-2` does)
+          handshake --help   this text
+        """)
 
 lab.run { arguments in
     try arguments.finish()
@@ -41,14 +43,18 @@ func handshake() throws -> (client: Connection, server: Connection) {
     row(nil, listener.socket, "server: listen() on \(listener.address)")
 
     let client = try dial("tcp", listener.address.description)  // socket(), then a blocking connect()
-    row(client.socket, listener.socket, """
+    row(
+        client.socket, listener.socket,
+        """
         client: connect() from \(client.localAddress?.description ?? "?") returned: SYN, SYN-ACK, ACK are done
         (SYN_SENT came and went inside connect(): too fast to ask; part 2 holds it open)
         \(bytesAcked(client)) = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1
         """)
     let deadline = Deadline.after(.seconds(5))  // the handshake's last ACK may still be crossing loopback
     while try listener.socket.acceptQueue().waiting == 0, !deadline.hasPassed { pause(.milliseconds(1)) }
-    row(client.socket, listener.socket, """
+    row(
+        client.socket, listener.socket,
+        """
         server: the kernel did the handshake on its own: \(try listener.socket.acceptQueue().waiting) \
         connection waits to be accepted
         """)
@@ -70,7 +76,9 @@ func synSentHeldOpen() throws {
     defer { others.forEach { $0.close() } }
     let deadline = Deadline.after(.seconds(5))
     while try listener.socket.acceptQueue().waiting < 2, !deadline.hasPassed { pause(.milliseconds(1)) }
-    row(nil, listener.socket, """
+    row(
+        nil, listener.socket,
+        """
         two other clients connect: \(try listener.socket.acceptQueue().waiting) connections wait \
         in the accept queue (backlog + 1)
         """)
@@ -79,7 +87,9 @@ func synSentHeldOpen() throws {
     defer { client.close() }
     let start = ContinuousClock.now
     let connected = try client.connect(listener.address)  // false: EINPROGRESS, the SYN is on its way
-    row(client, listener.socket, """
+    row(
+        client, listener.socket,
+        """
         client: nonblocking connect(): \(connected ? "connected at once" : "EINPROGRESS"). \
         The queue is full: Linux drops the SYN
         """)
@@ -89,7 +99,9 @@ func synSentHeldOpen() throws {
     let first = try listener.accept()
     defer { first.close() }
     settle(client, to: .established, within: .seconds(10))
-    row(client, listener.socket, """
+    row(
+        client, listener.socket,
+        """
         server: accept() makes room; the client's SYN, sent again, gets its SYN-ACK:
         \(try client.tcpState()) \(shown(ContinuousClock.now - start)) after connect()
         """)
@@ -101,20 +113,25 @@ func synSentHeldOpen() throws {
 /// FIN_WAIT_1 and LAST_ACK last until that end reads, not just a loopback round trip.
 func orderlyClose(_ client: Connection, _ server: Connection) throws {
     let (clientSaw, serverSaw) = try plainCloses(20)
-    part("3. Orderly close: FIN, ACK, FIN, ACK (the connection from part 1)",
-         "How long do FIN_WAIT_1 and LAST_ACK last on their own? 20 plain closes, each end asked at once:",
-         "  client, after sending its FIN: \(clientSaw)",
-         "  server, after sending its FIN: \(serverSaw)",
-         "Below, each FIN waits behind bytes the other end has not read yet, so every state holds still until we ask.")
+    part(
+        "3. Orderly close: FIN, ACK, FIN, ACK (the connection from part 1)",
+        "How long do FIN_WAIT_1 and LAST_ACK last on their own? 20 plain closes, each end asked at once:",
+        "  client, after sending its FIN: \(clientSaw)",
+        "  server, after sending its FIN: \(serverSaw)",
+        "Below, each FIN waits behind bytes the other end has not read yet, so every state holds still until we ask.")
 
     let sent = try writeUntilFull(client, peer: server)
     row(client.socket, server.socket, "client: writes \(sent) bytes; the server reads none of them yet")
     try client.closeWrite()  // shutdown(SHUT_WR), Go's CloseWrite: send FIN, keep the socket
     pause(.milliseconds(200))
-    row(client.socket, server.socket, "client: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the server's unread bytes")
+    row(
+        client.socket, server.socket,
+        "client: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the server's unread bytes")
     let received = try readToEOF(server)
     settle(client.socket, to: .finWait2)
-    row(client.socket, server.socket, """
+    row(
+        client.socket, server.socket,
+        """
         server: reads \(received) bytes, then EOF (the FIN), and ACKs the FIN
         \(bytesAcked(client)) = \(sent) data bytes + 1 SYN + 1 FIN
         """)
@@ -123,12 +140,16 @@ func orderlyClose(_ client: Connection, _ server: Connection) throws {
     row(client.socket, server.socket, "server: half closed is not closed: it writes \(replied) bytes back")
     try server.closeWrite()
     pause(.milliseconds(200))
-    row(client.socket, server.socket, """
+    row(
+        client.socket, server.socket,
+        """
         server: shutdown(SHUT_WR) 200ms ago; its FIN waits behind the client's unread bytes
         """)
     let back = try readToEOF(client)
     settle(server.socket, to: .close)
-    row(client.socket, server.socket, """
+    row(
+        client.socket, server.socket,
+        """
         client: reads \(back) bytes, then EOF (the FIN), and ACKs it. Both sockets say CLOSE;
         the client closed first, so its end waits in TIME_WAIT, in the kernel's table only:
         """)
@@ -209,7 +230,9 @@ func serverClosesFirst() throws {
     let eof = try client.read(maxLength: 1).isEmpty
     client.close()
     listener.close()
-    row(nil, nil, "client: read() \(eof ? "returns 0 (EOF)" : "returns data"), then close(): its FIN. The server stops listening")
+    row(
+        nil, nil,
+        "client: read() \(eof ? "returns 0 (EOF)" : "returns data"), then close(): its FIN. The server stops listening")
     say(try kernelTable("server", server, awaiting: .timeWait))
 
     let plain = try Socket(family: address.family, type: .stream)

@@ -4,14 +4,16 @@ import Foundation
 import LabKit
 import Sockets
 
-let lab = Lab(name: "blocking-read", usage: """
-    blocking-read: a client blocked in read() until bytes arrive; EOF ends the loop.
+let lab = Lab(
+    name: "blocking-read",
+    usage: """
+        blocking-read: a client blocked in read() until bytes arrive; EOF ends the loop.
 
-    usage:
-      blocking-read               run the demo on loopback (what `make lab-3` does)
-      blocking-read --dial ADDR   connect to ADDR (host:port), copy every byte to stdout until EOF
-      blocking-read --help        this text
-    """)
+        usage:
+          blocking-read               run the demo on loopback (what `make lab-3` does)
+          blocking-read --dial ADDR   connect to ADDR (host:port), copy every byte to stdout until EOF
+          blocking-read --help        this text
+        """)
 
 lab.run { arguments in
     let target = try arguments.address("--dial")
@@ -58,7 +60,9 @@ func helloServer(_ listener: Listener, pause: Duration) {
 func demo() throws {
     let listener = try Listener("tcp", "127.0.0.1:0")
     let pause = Duration.milliseconds(300)
-    say("peer: the source's hello server on \(listener.address): before each word it waits \(shown(pause)), then writes the word one byte per write()")
+    say(
+        "peer: the source's hello server on \(listener.address): before each word it waits \(shown(pause)), then writes the word one byte per write()"
+    )
     let peer = BackgroundThread("hello-server") { helloServer(listener, pause: pause) }
 
     let connection = try dial("tcp", listener.address.description)
@@ -72,11 +76,15 @@ func demo() throws {
         let blocked = ContinuousClock.now - start
         reads += 1
         if count == 0 {
-            say("read #\(reads): blocked \(shown(blocked)), returned 0: EOF, the server closed; the loop ends, no error")
+            say(
+                "read #\(reads): blocked \(shown(blocked)), returned 0: EOF, the server closed; the loop ends, no error"
+            )
             break
         }
         received += buffer[..<count]
-        say("read #\(reads): blocked \(shown(blocked)), returned \(count) byte\(count == 1 ? "" : "s"): \(quoted(Array(buffer[..<count])))")
+        say(
+            "read #\(reads): blocked \(shown(blocked)), returned \(count) byte\(count == 1 ? "" : "s"): \(quoted(Array(buffer[..<count])))"
+        )
     }
     connection.close()
     peer.join()

@@ -5,18 +5,20 @@ import Foundation
 import LabKit
 import Sockets
 
-let lab = Lab(name: "nonblocking-recvfrom", usage: """
-    nonblocking-recvfrom: recvfrom on a nonblocking UDP socket returns EAGAIN at once; poll() waits.
+let lab = Lab(
+    name: "nonblocking-recvfrom",
+    usage: """
+        nonblocking-recvfrom: recvfrom on a nonblocking UDP socket returns EAGAIN at once; poll() waits.
 
-    usage:
-      nonblocking-recvfrom                 run the demo on loopback (what `make lab-4` does)
-      nonblocking-recvfrom --listen ADDR [--count N] [--timeout D]
-                                           bind ADDR (host:port, port 0: the kernel picks), print
-                                           `listening on HOST:PORT`, then each datagram as
-                                           `FROM: PAYLOAD`, one line each; stop after N datagrams,
-                                           or fail with `i/o timeout` after D without one
-      nonblocking-recvfrom --help          this text
-    """)
+        usage:
+          nonblocking-recvfrom                 run the demo on loopback (what `make lab-4` does)
+          nonblocking-recvfrom --listen ADDR [--count N] [--timeout D]
+                                               bind ADDR (host:port, port 0: the kernel picks), print
+                                               `listening on HOST:PORT`, then each datagram as
+                                               `FROM: PAYLOAD`, one line each; stop after N datagrams,
+                                               or fail with `i/o timeout` after D without one
+          nonblocking-recvfrom --help          this text
+        """)
 
 lab.run { arguments in
     let address = try arguments.address("--listen")
@@ -51,8 +53,12 @@ func receive(on conn: PacketConn, until deadline: Deadline?, narrate: Bool) thro
             guard try conn.socket.wait(for: .readable, until: deadline) else {
                 throw NetError(op: "read", network: "udp", remote: conn.localAddress.description, reason: .timeout)
             }
-            if narrate { say("recvfrom(): EAGAIN; poll(POLLIN) slept \(shown(ContinuousClock.now - start)) until a datagram was queued") }
-            // END SOLUTION
+            if narrate {
+                say(
+                    "recvfrom(): EAGAIN; poll(POLLIN) slept \(shown(ContinuousClock.now - start)) until a datagram was queued"
+                )
+            }
+        // END SOLUTION
         }
     }
 }
@@ -87,7 +93,9 @@ func demo() throws {
     let first = try conn.socket.receiveFrom()
     let took = ContinuousClock.now - start
     if case .wouldBlock = first {
-        say("recvfrom() with nothing queued: EAGAIN (\(SystemError.message(for: EAGAIN))) after \(took.rounded(to: .microseconds(1)).goDescription): it did not wait")
+        say(
+            "recvfrom() with nothing queued: EAGAIN (\(SystemError.message(for: EAGAIN))) after \(took.rounded(to: .microseconds(1)).goDescription): it did not wait"
+        )
     }
 
     let gap = Duration.milliseconds(200)

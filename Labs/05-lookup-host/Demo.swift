@@ -1,9 +1,9 @@
+import DNS
 // The demo: getaddrinfo on names this machine answers itself, then our stub resolver
 // against a DNS server of our own on loopback. Nothing leaves the machine: no name the
 // system's resolver would send to a real DNS server is ever looked up.
 import Foundation
 import LabKit
-import DNS
 import Sockets
 
 func demo() throws {
@@ -26,7 +26,9 @@ func systemResolver() {
     let localhostLines = hosts.split(separator: "\n").filter {
         !$0.hasPrefix("#") && $0.split(whereSeparator: \.isWhitespace).dropFirst().contains("localhost")
     }
-    for line in localhostLines { say("/etc/hosts: \(line.split(whereSeparator: \.isWhitespace).joined(separator: " "))") }
+    for line in localhostLines {
+        say("/etc/hosts: \(line.split(whereSeparator: \.isWhitespace).joined(separator: " "))")
+    }
     var names = ["127.0.0.1", "::1", "no..such"]
     if !localhostLines.isEmpty { names.insert("localhost", at: 0) }
     for name in names {
@@ -81,7 +83,9 @@ func stubResolver() throws {
         say("")
     }
     if exchanges.count == 2, let second = exchanges.last {
-        say("then an AAAA query (\(second.query.count) bytes; \(second.reply?.count ?? 0) back), and the two answers together:")
+        say(
+            "then an AAAA query (\(second.query.count) bytes; \(second.reply?.count ?? 0) back), and the two answers together:"
+        )
     }
     say("LookupHost(\"www.hello.test\") on \(server.address) = [\(addresses.joined(separator: " "))], <nil>")
     say("")
@@ -98,7 +102,9 @@ func stubResolver() throws {
             say("LookupHost(\"\(name)\") = [], \(error)")
         }
         let sent = server.exchanges.count - before
-        say("   \(sent) \(sent == 1 ? "query" : "queries") sent, \(shown(ContinuousClock.now - start)): \(explain(name))")
+        say(
+            "   \(sent) \(sent == 1 ? "query" : "queries") sent, \(shown(ContinuousClock.now - start)): \(explain(name))"
+        )
     }
     // ANCHOR_END: errors
 }

@@ -23,7 +23,8 @@ private struct Annotator {
         for chunk in stride(from: 0, to: max(bytes.count, 1), by: 8) {
             let hex = bytes[chunk..<min(chunk + 8, bytes.count)].map(hexByte).joined(separator: " ")
             let offset = String(start + chunk)
-            let line = String(repeating: " ", count: max(0, 5 - offset.count)) + offset + "  "
+            let line =
+                String(repeating: " ", count: max(0, 5 - offset.count)) + offset + "  "
                 + hex + String(repeating: " ", count: max(0, 24 - hex.count)) + "  " + (chunk == 0 ? meaning : "")
             lines.append(String(line.reversed().drop(while: { $0 == " " }).reversed()))
         }
@@ -42,8 +43,10 @@ private struct Annotator {
         let flags = try field({ try $0.uint16() }) { flagText(DNSHeader(id: id, flags: $0)) }
         _ = flags
         var counts: [Int] = []
-        for (count, section) in [("QDCOUNT", "questions"), ("ANCOUNT", "answers"), ("NSCOUNT", "authority records"),
-                                 ("ARCOUNT", "additional records")] {
+        for (count, section) in [
+            ("QDCOUNT", "questions"), ("ANCOUNT", "answers"), ("NSCOUNT", "authority records"),
+            ("ARCOUNT", "additional records"),
+        ] {
             counts.append(Int(try field({ try $0.uint16() }) { "\(count) \($0): \(section)" }))
         }
         for _ in 0..<counts[0] {
@@ -92,7 +95,9 @@ private struct Annotator {
 }
 
 private func flagText(_ header: DNSHeader) -> String {
-    func bit(_ name: String, _ on: Bool, _ meaning: String) -> String { "\(name)=\(on ? 1 : 0)" + (on ? " \(meaning)" : "") }
+    func bit(_ name: String, _ on: Bool, _ meaning: String) -> String {
+        "\(name)=\(on ? 1 : 0)" + (on ? " \(meaning)" : "")
+    }
     let parts: [String?] = [
         header.isResponse ? "QR=1 response" : "QR=0 query",
         header.opcode == 0 ? nil : "opcode \(header.opcode)",

@@ -1,10 +1,10 @@
+import DNS
 // A DNS server small enough to read in one sitting, for the demo: it owns a made-up zone
 // under `test.` (a top-level name reserved for testing, RFC 2606, that no real server
 // answers for), listens on a UDP port the kernel picks on 127.0.0.1, and answers each
 // query from its records. It keeps every query and reply so the demo can show them.
 import Foundation
 import LabKit
-import DNS
 import Sockets
 import Synchronization
 
@@ -12,7 +12,7 @@ import Synchronization
 struct Zone: Sendable {
     var records: [DNSRecord]
     var failing: Set<DNSName> = []  // answered with SERVFAIL
-    var silent: Set<DNSName> = []   // never answered
+    var silent: Set<DNSName> = []  // never answered
 
     // ANCHOR: answer
     /// The reply to `query`, or nil to stay silent. The CNAME chain is followed inside the
@@ -26,8 +26,9 @@ struct Zone: Sendable {
         var answers: [DNSRecord] = []
         var name = question.name
         while question.type != .cname, answers.count < 8,
-              let alias = records.first(where: { $0.name == name && $0.type == .cname }),
-              case .name(let target) = alias.data {
+            let alias = records.first(where: { $0.name == name && $0.type == .cname }),
+            case .name(let target) = alias.data
+        {
             answers.append(alias)
             name = target
         }
@@ -69,7 +70,8 @@ final class TinyDNSServer: Sendable {
         while !stopping.withLock({ $0 }) {
             // Wake every 50ms to notice `stop()`; a timeout here is not an error.
             guard let (bytes, client) = try? conn.readFrom(until: .after(.milliseconds(50))),
-                  let client else { continue }
+                let client
+            else { continue }
             let query = try? DNSMessage(parsing: bytes)
             let reply = query.flatMap(zone.answer)?.encoded()
             log.withLock { $0.append(Exchange(query: bytes, reply: reply)) }

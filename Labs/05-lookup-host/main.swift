@@ -1,29 +1,31 @@
+import DNS
 // Lab 5: lookup-host. Name to addresses two ways: through getaddrinfo, the system's
 // resolver (what Go's net.LookupHost uses when it goes through C), and through our own
 // stub resolver, which writes a DNS query itself, sends it over UDP to one DNS server,
 // and reads the reply byte by byte.
 import Foundation
 import LabKit
-import DNS
 import Sockets
 
-let lab = Lab(name: "lookup-host", usage: """
-    lookup-host: a name to every address it has, IPv4 and IPv6, like Go's net.LookupHost.
+let lab = Lab(
+    name: "lookup-host",
+    usage: """
+        lookup-host: a name to every address it has, IPv4 and IPv6, like Go's net.LookupHost.
 
-    usage:
-      lookup-host                  run the demo on loopback (what `make lab-5` does)
-      lookup-host NAME             ask getaddrinfo; print each address once, one per line,
-                                   in getaddrinfo's order
-      lookup-host --server ADDR [--timeout D] [--attempts N] NAME
-                                   ask the DNS server at ADDR (numeric host:port) ourselves:
-                                   an A query, then an AAAA query, over UDP (TCP if the reply
-                                   is truncated); each try waits D (default 2s), N tries
-                                   (default 2)
-      lookup-host --help           this text
+        usage:
+          lookup-host                  run the demo on loopback (what `make lab-5` does)
+          lookup-host NAME             ask getaddrinfo; print each address once, one per line,
+                                       in getaddrinfo's order
+          lookup-host --server ADDR [--timeout D] [--attempts N] NAME
+                                       ask the DNS server at ADDR (numeric host:port) ourselves:
+                                       an A query, then an AAAA query, over UDP (TCP if the reply
+                                       is truncated); each try waits D (default 2s), N tries
+                                       (default 2)
+          lookup-host --help           this text
 
-    A failure prints Go's error (`lookup NAME: no such host`,
-    `lookup NAME on ADDR: i/o timeout`…) on stderr and exits 1.
-    """)
+        A failure prints Go's error (`lookup NAME: no such host`,
+        `lookup NAME on ADDR: i/o timeout`…) on stderr and exits 1.
+        """)
 
 lab.run { arguments in
     let server = try arguments.address("--server")
@@ -68,7 +70,8 @@ func addresses(in reply: DNSMessage, answering question: DNSQuestion) -> [IP] {
     var name = question.name
     var visited: Set<DNSName> = [name]
     while let alias = records.first(where: { $0.type == .cname && $0.name == name }),
-          case .name(let target) = alias.data, visited.insert(target).inserted {
+        case .name(let target) = alias.data, visited.insert(target).inserted
+    {
         name = target
     }
     var found: [IP] = []
@@ -89,7 +92,8 @@ func lookupHost(_ name: String, asking resolver: StubResolver) throws(LookupErro
     if IP(name) != nil { return [name] }  // numeric: as written, nobody asked
     guard let qname = DNSName(name) else { throw LookupError(name: name, reason: "no such host", isNotFound: true) }
     var found: [IP] = []
-    var lastError = LookupError(name: name, reason: "no such host", isNotFound: true, server: resolver.server.description)
+    var lastError = LookupError(
+        name: name, reason: "no such host", isNotFound: true, server: resolver.server.description)
     for type in [DNSType.a, .aaaa] {
         let question = DNSQuestion(qname, type)
         // BEGIN SOLUTION: ask the question (resolver.exchange) and add the addresses that answer it; NXDOMAIN or a timeout ends the lookup, any other failure lets the AAAA query try § A stub resolver of our own
@@ -97,8 +101,9 @@ func lookupHost(_ name: String, asking resolver: StubResolver) throws(LookupErro
             let reply = try resolver.exchange(question)
             for ip in addresses(in: reply, answering: question) where !found.contains(ip) { found.append(ip) }
         } catch {
-            lastError = LookupError(name: name, reason: error.reason, isNotFound: error.isNotFound,
-                                    isTimeout: error.isTimeout, server: error.server)
+            lastError = LookupError(
+                name: name, reason: error.reason, isNotFound: error.isNotFound,
+                isTimeout: error.isTimeout, server: error.server)
             // No such name, or no server answering: asking for AAAA would not help.
             if found.isEmpty && (error.isNotFound || error.isTimeout) { break }
         }

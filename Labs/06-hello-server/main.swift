@@ -10,17 +10,19 @@ import Synchronization
 /// set only when the top-level code reaches it, and `lab.run` below never returns.)
 nonisolated var greeting: [UInt8] { Array("Hello World!\r\n".utf8) }
 
-let lab = Lab(name: "hello-server", usage: """
-    hello-server: accept in a loop, a thread per connection, "Hello World!\\r\\n" one byte per write().
+let lab = Lab(
+    name: "hello-server",
+    usage: """
+        hello-server: accept in a loop, a thread per connection, "Hello World!\\r\\n" one byte per write().
 
-    usage:
-      hello-server                             run the demo on loopback (what `make lab-6` does)
-      hello-server --listen ADDR [--count N]   listen on ADDR (host:port, IPv6 as [::1]:port; port 0:
-                                               the kernel picks), print `listening on HOST:PORT`, then
-                                               greet every client that connects, each on its own thread;
-                                               stop once N connections have been served (or on Ctrl-C)
-      hello-server --help                      this text
-    """)
+        usage:
+          hello-server                             run the demo on loopback (what `make lab-6` does)
+          hello-server --listen ADDR [--count N]   listen on ADDR (host:port, IPv6 as [::1]:port; port 0:
+                                                   the kernel picks), print `listening on HOST:PORT`, then
+                                                   greet every client that connects, each on its own thread;
+                                                   stop once N connections have been served (or on Ctrl-C)
+          hello-server --help                      this text
+        """)
 
 lab.run { arguments in
     let address = try arguments.address("--listen")
@@ -177,13 +179,18 @@ func oneByteAtATime() throws {
     var times: [Duration] = []
     for way in ways {
         let writes = greetings * greeting.count / way.bytesPerWrite
-        let (time, segments, reads) = try measure(greetings: greetings, bytesPerWrite: way.bytesPerWrite, noDelay: way.noDelay)
+        let (time, segments, reads) = try measure(
+            greetings: greetings, bytesPerWrite: way.bytesPerWrite, noDelay: way.noDelay)
         times.append(time)
         let label = (way.name + ":").padding(toLength: 38, withPad: " ", startingAt: 0)
-        say("  \(label)\(writes) send() calls, \(segments.map(String.init) ?? "?") segments, \(reads) reads, \(shown(time))")
+        say(
+            "  \(label)\(writes) send() calls, \(segments.map(String.init) ?? "?") segments, \(reads) reads, \(shown(time))"
+        )
     }
     let (nagle, noDelay) = (times[1] / times[0], times[2] / times[0])
-    say("=> one byte per write took \(Int(nagle.rounded()))x as long with Nagle on, \(Int(noDelay.rounded()))x with TCP_NODELAY (Go's default):")
+    say(
+        "=> one byte per write took \(Int(nagle.rounded()))x as long with Nagle on, \(Int(noDelay.rounded()))x with TCP_NODELAY (Go's default):"
+    )
     say("   every byte is a system call, however the kernel then packs the bytes into segments")
 }
 // ANCHOR_END: demo-cost

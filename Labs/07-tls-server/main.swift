@@ -4,20 +4,22 @@
 import Foundation
 import LabKit
 import Sockets
-import TestPKI
 import TLS
+import TestPKI
 
-let lab = Lab(name: "tls-server", usage: """
-    tls-server: the hello server over TLS (OpenSSL): TLS 1.2+, forward-secret AEAD suites only.
+let lab = Lab(
+    name: "tls-server",
+    usage: """
+        tls-server: the hello server over TLS (OpenSSL): TLS 1.2+, forward-secret AEAD suites only.
 
-    usage:
-      tls-server                          run the demo on loopback (what `make lab-7` does)
-      tls-server --listen ADDR --cert FILE --key FILE [--count N] [--handshake-timeout D]
-                                          serve "Hello World!\\r\\n" over TLS to every client, one
-                                          thread each; stop after N clients (default: never);
-                                          give up on a handshake after D (default 10s)
-      tls-server --help                   this text
-    """)
+        usage:
+          tls-server                          run the demo on loopback (what `make lab-7` does)
+          tls-server --listen ADDR --cert FILE --key FILE [--count N] [--handshake-timeout D]
+                                              serve "Hello World!\\r\\n" over TLS to every client, one
+                                              thread each; stop after N clients (default: never);
+                                              give up on a handshake after D (default 10s)
+          tls-server --help                   this text
+        """)
 
 lab.run { arguments in
     let address = try arguments.address("--listen")
@@ -33,7 +35,8 @@ lab.run { arguments in
         return try demo()
     }
     guard let certificate, let key else { throw UsageError("--listen needs --cert FILE and --key FILE") }
-    let context = try TLSContext(.server, serverConfig(certificate: certificate, key: key, handshakeTimeout: handshakeTimeout))
+    let context = try TLSContext(
+        .server, serverConfig(certificate: certificate, key: key, handshakeTimeout: handshakeTimeout))
     let listener = try TLSListener("tcp", address, context)
     say("listening on \(listener.address)")
     serve(listener, count: count) { outcome in
@@ -118,8 +121,10 @@ func hello(_ connection: TLSConnection) -> Outcome {
         for byte in message { try connection.write([byte]) }  // each call: one TLS record
         let peer = connection.connection.remoteAddress.map { "\($0)" } ?? "?"
         let exchange = connection.group ?? "RSA key exchange"
-        return .served("served \(peer): \(connection.version) \(connection.cipherSuite) \(exchange), "
-            + "\(message.count) bytes in \(message.count) writes = \(connection.bytesSent - before) bytes of TLS records")
+        return .served(
+            "served \(peer): \(connection.version) \(connection.cipherSuite) \(exchange), "
+                + "\(message.count) bytes in \(message.count) writes = \(connection.bytesSent - before) bytes of TLS records"
+        )
     } catch {
         return .failed("\(error)")
     }
@@ -153,7 +158,9 @@ func demo() throws {
     let pki = try TestPKI("tls-server")
     let ca = try pki.authority("Guide Test CA", file: "ca")
     let identity = try pki.server("localhost", names: ["localhost", "127.0.0.1", "::1"], signedBy: ca, key: .rsa)
-    say("pki: a throwaway CA and an RSA server certificate for localhost, 127.0.0.1, ::1, made with the openssl command")
+    say(
+        "pki: a throwaway CA and an RSA server certificate for localhost, 127.0.0.1, ::1, made with the openssl command"
+    )
     say("pki: in \(pki.directory) (mode 0700), keys mode 0600, deleted at exit")
 
     // The source calls tls.Listen with a Config that holds no certificate.
@@ -224,11 +231,14 @@ func outsiders(_ address: String, ca: Identity, _ log: ServerLog, identity: Iden
     ]
     say("")
     for (number, (offer, flags)) in offers.enumerated() {
-        say("client \(number + 3), openssl s_client offering \(offer): \(try sClient(address, ca.certificateFile, flags))")
+        say(
+            "client \(number + 3), openssl s_client offering \(offer): \(try sClient(address, ca.certificateFile, flags))"
+        )
         say("  server: \(log.take())")
     }
-    let source = try TLSListener("tcp", "127.0.0.1:0",
-                                 TLSContext(.server, sourceConfig(certificate: identity.certificateFile, key: identity.keyFile)))
+    let source = try TLSListener(
+        "tcp", "127.0.0.1:0",
+        TLSContext(.server, sourceConfig(certificate: identity.certificateFile, key: identity.keyFile)))
     defer { source.close() }
     let sourceLog = ServerLog()
     let sourceServer = BackgroundThread("source") { serve(source, count: 2) { sourceLog.add($0) } }
@@ -277,7 +287,8 @@ func fetch(_ address: String, _ config: TLSConfig) throws -> (line: String, mess
     let connection = try TLSDialer(config: config, timeout: .seconds(10)).dial("tcp", address)
     let bytes = try connection.readToEnd()
     connection.close()
-    let line = "\(connection.version) \(connection.cipherSuite) \(connection.group ?? "no group"), read \(quoted(bytes))"
+    let line =
+        "\(connection.version) \(connection.cipherSuite) \(connection.group ?? "no group"), read \(quoted(bytes))"
     return (line, connection.messages)
 }
 

@@ -5,22 +5,24 @@ import Foundation
 import LabKit
 import Sockets
 
-let lab = Lab(name: "dial-timeout", usage: """
-    dial-timeout: connect() bounded by a timeout (nonblocking connect, poll, SO_ERROR), and read deadlines.
+let lab = Lab(
+    name: "dial-timeout",
+    usage: """
+        dial-timeout: connect() bounded by a timeout (nonblocking connect, poll, SO_ERROR), and read deadlines.
 
-    usage:
-      dial-timeout                     run the demo on loopback (what `make lab-8` does)
-      dial-timeout --dial ADDR --timeout D [--read-timeout D]
-                                       connect to ADDR (host:port) within D, then copy what the server
-                                       sends to stdout until EOF; with --read-timeout, fail when the
-                                       server sends nothing for that long
-      dial-timeout --full-queue ADDR   listen on ADDR and fill the accept queue, never accept: print
-                                       `listening on HOST:PORT`, then every connect to it hangs
-      dial-timeout --help              this text
+        usage:
+          dial-timeout                     run the demo on loopback (what `make lab-8` does)
+          dial-timeout --dial ADDR --timeout D [--read-timeout D]
+                                           connect to ADDR (host:port) within D, then copy what the server
+                                           sends to stdout until EOF; with --read-timeout, fail when the
+                                           server sends nothing for that long
+          dial-timeout --full-queue ADDR   listen on ADDR and fill the accept queue, never accept: print
+                                           `listening on HOST:PORT`, then every connect to it hangs
+          dial-timeout --help              this text
 
-    Durations are Go's: 300ms, 5s, 1m30s. As in Go, 0 means no limit at all and a negative
-    duration has already run out (the dial or read fails at once with `i/o timeout`).
-    """)
+        Durations are Go's: 300ms, 5s, 1m30s. As in Go, 0 means no limit at all and a negative
+        duration has already run out (the dial or read fails at once with `i/o timeout`).
+        """)
 
 lab.run { arguments in
     let target = try arguments.address("--dial")
@@ -82,7 +84,8 @@ func dialTimeout(_ hostPort: String, _ timeout: Duration) throws(NetError) -> Co
             continue
         }
         guard let socket else {
-            firstError = firstError ?? NetError(op: "dial", network: "tcp", remote: address.description, reason: .timeout)
+            firstError =
+                firstError ?? NetError(op: "dial", network: "tcp", remote: address.description, reason: .timeout)
             continue
         }
         return Connection(socket: socket, network: "tcp")
@@ -138,8 +141,9 @@ struct FullListener {
                 return connections  // this SYN was dropped: the queue is full
             }
         }
-        throw NetError(op: "listen", network: "tcp", remote: listener.address.description,
-                       reason: .other("the accept queue did not fill up"))
+        throw NetError(
+            op: "listen", network: "tcp", remote: listener.address.description,
+            reason: .other("the accept queue did not fill up"))
     }
 }
 // ANCHOR_END: full-queue
@@ -149,14 +153,18 @@ struct FullListener {
 func listenOverflows() -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/net/netstat", encoding: .utf8) else { return nil }
     let rows = text.split(separator: "\n").filter { $0.hasPrefix("TcpExt:") }.map { $0.split(separator: " ") }
-    guard rows.count == 2, let column = rows[0].firstIndex(of: "ListenOverflows"), column < rows[1].count else { return nil }
+    guard rows.count == 2, let column = rows[0].firstIndex(of: "ListenOverflows"), column < rows[1].count else {
+        return nil
+    }
     return Int(rows[1][column])
 }
 
 /// Linux's setting for how long to resend an unanswered SYN before connect() fails with
 /// ETIMEDOUT (with the default, 6, a little over two minutes).
 func synRetries() -> Int? {
-    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_syn_retries", encoding: .utf8) else { return nil }
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_syn_retries", encoding: .utf8) else {
+        return nil
+    }
     return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
@@ -180,7 +188,9 @@ func demo() throws {
 // ANCHOR: demo-timeout
 func timeoutOnAFullQueue() throws {
     let full = try FullListener("127.0.0.1:0")
-    say("a listener on \(full.address), backlog 0, that never calls accept(); connections waiting in its full queue: \(full.queued)")
+    say(
+        "a listener on \(full.address), backlog 0, that never calls accept(); connections waiting in its full queue: \(full.queued)"
+    )
     let overflowsBefore = listenOverflows()
     let timeout = Duration.milliseconds(300)
     say("dial tcp \(full.address) with a \(shown(timeout)) timeout: connect() says EINPROGRESS, poll(POLLOUT) waits...")
@@ -190,7 +200,9 @@ func timeoutOnAFullQueue() throws {
     case .failure(let error): say("  \(error), after \(shown(took))")
     }
     if let before = overflowsBefore, let after = listenOverflows() {
-        say("  SYNs the kernel dropped meanwhile because an accept queue was full (TcpExt ListenOverflows): \(after - before)")
+        say(
+            "  SYNs the kernel dropped meanwhile because an accept queue was full (TcpExt ListenOverflows): \(after - before)"
+        )
     }
     say("=> the timeout ended the wait at about the time asked")
     if let retries = synRetries() {

@@ -5,23 +5,25 @@
 import Foundation
 import LabKit
 import Sockets
-import TestPKI
 import TLS
+import TestPKI
 
-let lab = Lab(name: "tls-client", usage: """
-    tls-client: a TLS client that verifies the server's certificate chain and host name (OpenSSL).
+let lab = Lab(
+    name: "tls-client",
+    usage: """
+        tls-client: a TLS client that verifies the server's certificate chain and host name (OpenSSL).
 
-    usage:
-      tls-client                  run the demo on loopback (what `make lab-9` does)
-      tls-client --dial ADDR [--ca FILE] [--server-name NAME] [--insecure] [--timeout D]
-                                  connect to ADDR (host:port), shake hands and verify the server:
-                                  its chain against the system's roots (or the CAs in FILE), its
-                                  name against NAME (default: the host in ADDR); then copy what it
-                                  sends to stdout. Version, suite and certificate go to stderr.
-                                  D bounds connect + handshake (default 10s). --insecure skips
-                                  every check: anyone on the path can answer for the server.
-      tls-client --help           this text
-    """)
+        usage:
+          tls-client                  run the demo on loopback (what `make lab-9` does)
+          tls-client --dial ADDR [--ca FILE] [--server-name NAME] [--insecure] [--timeout D]
+                                      connect to ADDR (host:port), shake hands and verify the server:
+                                      its chain against the system's roots (or the CAs in FILE), its
+                                      name against NAME (default: the host in ADDR); then copy what it
+                                      sends to stdout. Version, suite and certificate go to stderr.
+                                      D bounds connect + handshake (default 10s). --insecure skips
+                                      every check: anyone on the path can answer for the server.
+          tls-client --help           this text
+        """)
 
 lab.run { arguments in
     let address = try arguments.address("--dial")
@@ -79,10 +81,13 @@ func copyToStdout(_ address: String, _ config: TLSConfig, timeout: Duration) thr
 // ANCHOR: describe
 /// What the handshake agreed, and who answered.
 func describe(_ connection: TLSConnection) -> [String] {
-    var lines = ["connected to \(connection.connection.remoteAddress?.description ?? "?"): "
-        + "\(connection.version) \(connection.cipherSuite) \(connection.group ?? "no group")"]
+    var lines = [
+        "connected to \(connection.connection.remoteAddress?.description ?? "?"): "
+            + "\(connection.version) \(connection.cipherSuite) \(connection.group ?? "no group")"
+    ]
     if let peer = connection.peerCertificate {
-        lines.append("server certificate: \(peer.subject), issued by \(peer.issuer), for \(peer.names.joined(separator: ", "))")
+        lines.append(
+            "server certificate: \(peer.subject), issued by \(peer.issuer), for \(peer.names.joined(separator: ", "))")
     }
     if connection.context.config.insecureSkipVerify {
         let verdict = connection.skippedVerificationFailure ?? "it would have passed"
@@ -140,16 +145,21 @@ func demo() throws {
     let other = try pki.authority("Somebody Else's CA", file: "other-ca")
     let names = ["localhost", "127.0.0.1", "::1"]
     let servers = [
-        try DemoServer("good", try pki.server("good", names: names, signedBy: ca),
-                       about: "for localhost, 127.0.0.1, ::1, signed by Guide Test CA", count: 2),
-        try DemoServer("impostor", try pki.server("impostor", names: ["elsewhere.test"], signedBy: ca),
-                       about: "for elsewhere.test (a real certificate, for another name), signed by Guide Test CA", count: 2),
-        try DemoServer("untrusted", try pki.server("untrusted", names: names, signedBy: other),
-                       about: "for localhost, 127.0.0.1, ::1, signed by Somebody Else's CA", count: 2),
-        try DemoServer("expired", try pki.server("expired", names: names, signedBy: ca, expired: true),
-                       about: "for localhost, 127.0.0.1, ::1, signed by Guide Test CA, expired yesterday", count: 2),
-        try DemoServer("self-signed", try pki.server("self-signed", names: names, signedBy: nil),
-                       about: "for localhost, 127.0.0.1, ::1, signed by its own key", count: 2),
+        try DemoServer(
+            "good", try pki.server("good", names: names, signedBy: ca),
+            about: "for localhost, 127.0.0.1, ::1, signed by Guide Test CA", count: 2),
+        try DemoServer(
+            "impostor", try pki.server("impostor", names: ["elsewhere.test"], signedBy: ca),
+            about: "for elsewhere.test (a real certificate, for another name), signed by Guide Test CA", count: 2),
+        try DemoServer(
+            "untrusted", try pki.server("untrusted", names: names, signedBy: other),
+            about: "for localhost, 127.0.0.1, ::1, signed by Somebody Else's CA", count: 2),
+        try DemoServer(
+            "expired", try pki.server("expired", names: names, signedBy: ca, expired: true),
+            about: "for localhost, 127.0.0.1, ::1, signed by Guide Test CA, expired yesterday", count: 2),
+        try DemoServer(
+            "self-signed", try pki.server("self-signed", names: names, signedBy: nil),
+            about: "for localhost, 127.0.0.1, ::1, signed by its own key", count: 2),
     ]
     say("pki: made with the openssl command in \(pki.directory) (mode 0700, keys 0600, deleted at exit):")
     say("  two CAs, \"Guide Test CA\" (the one we trust) and \"Somebody Else's CA\", and five servers:")
@@ -160,8 +170,9 @@ func demo() throws {
     for server in servers {
         // The self-signed server is tried with no --ca at all: the system's roots, as any client would.
         let selfSigned = server.name == "self-signed"
-        let config = try clientConfig(dialing: server.address, ca: selfSigned ? nil : ca.certificateFile, serverName: nil,
-                                      insecure: false)
+        let config = try clientConfig(
+            dialing: server.address, ca: selfSigned ? nil : ca.certificateFile, serverName: nil,
+            insecure: false)
         say("\(server.name)\(selfSigned ? " (no --ca: the system's roots)" : ""): \(attempt(server, config))")
     }
 

@@ -19,7 +19,9 @@ public struct DNSType: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let aaaa = DNSType(rawValue: 28)
 
     public var description: String {
-        let names: [UInt16: String] = [1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA"]
+        let names: [UInt16: String] = [
+            1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+        ]
         return names[rawValue] ?? "TYPE\(rawValue)"
     }
 }
@@ -31,8 +33,8 @@ public struct DNSRCode: RawRepresentable, Hashable, Sendable, CustomStringConver
 
     public static let noError = DNSRCode(rawValue: 0)
     public static let formatError = DNSRCode(rawValue: 1)
-    public static let serverFailure = DNSRCode(rawValue: 2)   // SERVFAIL: the server could not answer
-    public static let nameError = DNSRCode(rawValue: 3)       // NXDOMAIN: the name does not exist
+    public static let serverFailure = DNSRCode(rawValue: 2)  // SERVFAIL: the server could not answer
+    public static let nameError = DNSRCode(rawValue: 3)  // NXDOMAIN: the name does not exist
     public static let notImplemented = DNSRCode(rawValue: 4)
     public static let refused = DNSRCode(rawValue: 5)
 
@@ -49,11 +51,11 @@ public let dnsClassInternet: UInt16 = 1
 /// The 12-byte header: an ID, sixteen bits of flags, and four counts (written by `encoded()`).
 public struct DNSHeader: Sendable, Equatable {
     public var id: UInt16
-    public var isResponse = false          // QR: 0 query, 1 response
-    public var opcode: UInt8 = 0           // 0: a standard query
-    public var authoritative = false       // AA: the answer comes from the zone's own server
-    public var truncated = false           // TC: did not fit in a UDP datagram; ask again over TCP
-    public var recursionDesired = false    // RD: "please resolve this for me, all the way"
+    public var isResponse = false  // QR: 0 query, 1 response
+    public var opcode: UInt8 = 0  // 0: a standard query
+    public var authoritative = false  // AA: the answer comes from the zone's own server
+    public var truncated = false  // TC: did not fit in a UDP datagram; ask again over TCP
+    public var recursionDesired = false  // RD: "please resolve this for me, all the way"
     public var recursionAvailable = false  // RA: "I do resolve for clients"
     public var rcode = DNSRCode.noError
 
@@ -99,9 +101,9 @@ public struct DNSQuestion: Sendable, Equatable {
 /// One resource record: who it is about, its type, how long it may be cached, its data.
 public struct DNSRecord: Sendable, Equatable {
     public enum Data: Sendable, Equatable {
-        case address(IP)    // A, AAAA
+        case address(IP)  // A, AAAA
         case name(DNSName)  // CNAME, NS, PTR: compressed names, read back in full
-        case raw([UInt8])   // any other type, kept as it came
+        case raw([UInt8])  // any other type, kept as it came
     }
 
     public var name: DNSName
@@ -110,7 +112,8 @@ public struct DNSRecord: Sendable, Equatable {
     public var ttl: UInt32
     public var data: Data
 
-    public init(_ name: DNSName, _ type: DNSType, ttl: UInt32 = 300, dnsClass: UInt16 = dnsClassInternet, _ data: Data) {
+    public init(_ name: DNSName, _ type: DNSType, ttl: UInt32 = 300, dnsClass: UInt16 = dnsClassInternet, _ data: Data)
+    {
         self.name = name
         self.type = type
         self.dnsClass = dnsClass
@@ -241,12 +244,15 @@ public struct DNSMessage: Sendable, Equatable {
         switch type {
         case .a, .aaaa:
             let wanted = type == .a ? 4 : 16
-            guard length == wanted else { throw reader.fail("\(type) record with \(length) bytes of data, not \(wanted)") }
+            guard length == wanted else {
+                throw reader.fail("\(type) record with \(length) bytes of data, not \(wanted)")
+            }
             data = .address(IP(bytes: try reader.take(length)) ?? .anyV4)  // 4 or 16 bytes: never nil
         case .cname, .ns, .ptr:
             data = .name(try reader.name())
             guard reader.offset == start + length else {
-                throw reader.fail("\(type) name takes \(reader.offset - start) bytes, RDLENGTH says \(length)", at: start)
+                throw reader.fail(
+                    "\(type) name takes \(reader.offset - start) bytes, RDLENGTH says \(length)", at: start)
             }
         default:
             data = .raw(try reader.take(length))
@@ -266,7 +272,8 @@ public struct DNSMessage: Sendable, Equatable {
         var name = question.name
         var visited: Set<DNSName> = [name]
         while let alias = inClass.first(where: { $0.type == .cname && $0.name == name }),
-              case .name(let target) = alias.data, visited.insert(target).inserted {
+            case .name(let target) = alias.data, visited.insert(target).inserted
+        {
             name = target
         }
         var found: [IP] = []

@@ -60,7 +60,7 @@ public struct StubResolver: Sendable {
                 let reply = try roundTrip(question)
                 try check(reply, question)
                 return reply
-            } catch where error.isNotFound {
+            } catch  where error.isNotFound {
                 throw error
             } catch {
                 lastError = error
@@ -92,8 +92,9 @@ public struct StubResolver: Sendable {
         defer { socket.close() }
         let local = try? socket.localAddress()
         func netFailure(_ op: String, _ reason: NetError.Reason) -> LookupError {
-            failure(question, NetError(op: op, network: "udp", local: local, remote: server.description, reason: reason),
-                    isTimeout: reason == .timeout)
+            failure(
+                question, NetError(op: op, network: "udp", local: local, remote: server.description, reason: reason),
+                isTimeout: reason == .timeout)
         }
         let deadline = Deadline.after(timeout)
         let bytes = query.encoded()
@@ -115,13 +116,17 @@ public struct StubResolver: Sendable {
             guard let header = DNSMessage.matchingHeader(datagram, query) else { continue }
             // A truncated reply may be cut anywhere, even inside a record: do not parse it.
             if header.truncated { return nil }
-            do { return try DNSMessage(parsing: datagram) } catch { throw failure(question, "cannot unmarshal DNS message") }
+            do { return try DNSMessage(parsing: datagram) } catch {
+                throw failure(question, "cannot unmarshal DNS message")
+            }
         }
     }
     // ANCHOR_END: udp
 
     /// One datagram: poll until readable, then recv without waiting. nil: the deadline passed.
-    private func receive(on socket: Socket, into buffer: inout [UInt8], until deadline: Deadline) throws(SystemError) -> Int? {
+    private func receive(on socket: Socket, into buffer: inout [UInt8], until deadline: Deadline) throws(SystemError)
+        -> Int?
+    {
         while true {
             guard try socket.wait(for: .readable, until: deadline) else { return nil }
             let result = try buffer.withUnsafeMutableBytes { bytes in
@@ -146,7 +151,9 @@ public struct StubResolver: Sendable {
                 throw failure(question, "unexpected EOF")
             }
             guard DNSMessage.matches(reply, query) else { throw failure(question, "invalid DNS response") }
-            do { return try DNSMessage(parsing: reply) } catch { throw failure(question, "cannot unmarshal DNS message") }
+            do { return try DNSMessage(parsing: reply) } catch {
+                throw failure(question, "cannot unmarshal DNS message")
+            }
         } catch let error as NetError {
             throw failure(question, error, isTimeout: error.isTimeout)
         } catch let error as LookupError {
@@ -177,7 +184,8 @@ public struct StubResolver: Sendable {
             // No answer, no referral, and a server that neither recurses nor owns the zone:
             // a "lame" server that cannot help (libresolv moves on too).
             if !reply.header.authoritative && !reply.header.recursionAvailable
-                && reply.answers.isEmpty && reply.additionals.isEmpty {
+                && reply.answers.isEmpty && reply.additionals.isEmpty
+            {
                 throw failure(question, "lame referral")
             }
         default:  // SERVFAIL, REFUSED, …: none is an answer to a good query
@@ -191,8 +199,9 @@ public struct StubResolver: Sendable {
     }
 
     private func failure(_ question: DNSQuestion, _ error: NetError, isTimeout: Bool = false) -> LookupError {
-        LookupError(name: question.name.description, reason: error.description, isNotFound: false,
-                    isTimeout: isTimeout, server: server.description)
+        LookupError(
+            name: question.name.description, reason: error.description, isNotFound: false,
+            isTimeout: isTimeout, server: server.description)
     }
 }
 

@@ -63,10 +63,10 @@ public struct WireReader: Sendable {
     /// that uses it a walk down the chain, and one reply could hold thousands of them.
     public mutating func name() throws(DNSFormatError) -> DNSName {
         var labels: [[UInt8]] = []
-        var length = 1                // the root label's byte
-        var position = offset         // where the next length byte is
-        var stretchStart = offset     // where the labels being read began
-        var end: Int?                 // where the cursor goes: after the first pointer, or the root
+        var length = 1  // the root label's byte
+        var position = offset  // where the next length byte is
+        var stretchStart = offset  // where the labels being read began
+        var end: Int?  // where the cursor goes: after the first pointer, or the root
         var pointers = 0
         while true {
             let byte = try bytes(at: position, count: 1).first ?? 0

@@ -15,8 +15,10 @@ public struct Check: Sendable {
     public let chapter: String?
     let body: @Sendable (CheckContext) throws -> Void
 
-    public init(_ name: String, points: Int, limit: Duration = .seconds(10), section: String,
-                chapter: String? = nil, _ body: @escaping @Sendable (CheckContext) throws -> Void) {
+    public init(
+        _ name: String, points: Int, limit: Duration = .seconds(10), section: String,
+        chapter: String? = nil, _ body: @escaping @Sendable (CheckContext) throws -> Void
+    ) {
         self.name = name
         self.points = points
         self.limit = limit

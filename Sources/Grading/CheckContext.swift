@@ -43,7 +43,9 @@ public final class CheckContext: @unchecked Sendable {
     }
 
     func cleanUp() {
-        let all = lock.withLock { defer { cleanups = [] }; return cleanups }
+        let all = lock.withLock {
+            defer { cleanups = [] }; return cleanups
+        }
         for body in all.reversed() { body() }
     }
 
@@ -85,7 +87,8 @@ public final class CheckContext: @unchecked Sendable {
         }
         note("\(name): \(line)")
         guard line.hasPrefix("listening on "), let port = line.split(separator: ":").last, Int(port) != nil,
-              port != "0" else {
+            port != "0"
+        else {
             throw CheckFailure("the first line must be `listening on HOST:PORT`, with the real port the kernel chose")
         }
         return String(line.dropFirst("listening on ".count))
@@ -97,8 +100,9 @@ public final class CheckContext: @unchecked Sendable {
     /// not done yet (the starter's stub), a lab killed because it never finished.
     public func failure(_ expected: String, _ finished: Finished) -> CheckFailure {
         if finished.status == Lab.Exit.exerciseNotDone {
-            return CheckFailure("the lab stopped at the stub of an exercise: "
-                + finished.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+            return CheckFailure(
+                "the lab stopped at the stub of an exercise: "
+                    + finished.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return CheckFailure(expected)
     }

@@ -1,9 +1,9 @@
+import DNS
 // A DNS server for checks: UDP on 127.0.0.1 port 0, answering from a few records under
 // `test.` (reserved for testing, RFC 2606: no real server answers for it), on a thread of
 // its own until the check ends. It keeps every question it was asked, so a check can count
 // the queries a lab sent (one for NXDOMAIN, one per try for silence).
 import Foundation
-import DNS
 import Sockets
 import Synchronization
 
@@ -19,8 +19,10 @@ public final class DNSPeer: Sendable {
         /// slipping in what nobody asked for).
         public var extras: [DNSName: [DNSRecord]] = [:]
 
-        public init(records: [DNSRecord], failing: Set<DNSName> = [], silent: Set<DNSName> = [],
-                    extras: [DNSName: [DNSRecord]] = [:]) {
+        public init(
+            records: [DNSRecord], failing: Set<DNSName> = [], silent: Set<DNSName> = [],
+            extras: [DNSName: [DNSRecord]] = [:]
+        ) {
             (self.records, self.failing, self.silent, self.extras) = (records, failing, silent, extras)
         }
 
@@ -35,7 +37,8 @@ public final class DNSPeer: Sendable {
             var answers: [DNSRecord] = []
             var name = question.name
             while answers.count < 8, let alias = records.first(where: { $0.name == name && $0.type == .cname }),
-                  case .name(let target) = alias.data {
+                case .name(let target) = alias.data
+            {
                 answers.append(alias)
                 name = target
             }
@@ -62,7 +65,8 @@ public final class DNSPeer: Sendable {
             while !stopping.withLock({ $0 }) {
                 // Wake every 50 ms to notice `stop()`; a timeout here is not an error.
                 guard let (bytes, client) = try? conn.readFrom(until: .after(.milliseconds(50))), let client,
-                      let query = try? DNSMessage(parsing: bytes) else { continue }
+                    let query = try? DNSMessage(parsing: bytes)
+                else { continue }
                 asked.withLock { $0 += query.questions.prefix(1) }
                 if let reply = zone.answer(query) { try? conn.writeTo(reply.encoded(), client) }
             }

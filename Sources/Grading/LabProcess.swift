@@ -24,7 +24,8 @@ public struct Finished: Sendable {
 
     /// `exit 1 after 12ms; stderr "…"`: one line for a trace.
     public var summary: String {
-        var text = killed ? "still running after \(seconds(duration)): killed" : "exit \(status) after \(seconds(duration))"
+        var text =
+            killed ? "still running after \(seconds(duration)): killed" : "exit \(status) after \(seconds(duration))"
         if !stderr.isEmpty { text += "; stderr \(excerpt(Array(stderr.utf8)))" }
         return text
     }
@@ -63,7 +64,9 @@ public final class LabProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         process.terminationHandler = { [lock] _ in
-            lock.withLock { self.exited = true; lock.broadcast() }
+            lock.withLock {
+                self.exited = true; lock.broadcast()
+            }
         }
         try process.run()
         // Each stream read on its own thread, so a full pipe never stalls the lab.
@@ -74,12 +77,17 @@ public final class LabProcess: @unchecked Sendable {
                     lock.withLock {
                         // Keep the first 16 MiB: enough for any check, and a lab printing in
                         // a loop until it is killed cannot fill the grader's memory.
-                        if isOutput { if output.count < LabProcess.keep { output += chunk } }
-                        else if errors.count < LabProcess.keep { errors += chunk }
+                        if isOutput {
+                            if output.count < LabProcess.keep { output += chunk }
+                        } else if errors.count < LabProcess.keep {
+                            errors += chunk
+                        }
                         lock.broadcast()
                     }
                 }
-                lock.withLock { openStreams -= 1; lock.broadcast() }
+                lock.withLock {
+                    openStreams -= 1; lock.broadcast()
+                }
             }.start()
         }
         let timer = Thread { [self] in
@@ -117,10 +125,14 @@ public final class LabProcess: @unchecked Sendable {
         }
         _ = waitUntil(.now + .seconds(5)) { $0.exited && $0.openStreams == 0 }
         return lock.withLock {
-            let status = !exited ? -1
-                : process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-            return Finished(status: status, killed: killedByTimer, stdout: output,
-                            stderr: String(decoding: errors, as: UTF8.self), duration: .now - started)
+            let status =
+                !exited
+                ? -1
+                : process.terminationReason == .uncaughtSignal
+                    ? 128 + process.terminationStatus : process.terminationStatus
+            return Finished(
+                status: status, killed: killedByTimer, stdout: output,
+                stderr: String(decoding: errors, as: UTF8.self), duration: .now - started)
         }
     }
 
@@ -137,7 +149,8 @@ public final class LabProcess: @unchecked Sendable {
     /// CPU time (user + system) the lab has used so far, from `/proc/PID/stat`.
     public func cpuTime() -> Duration? {
         guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         // After "pid (comm)": state is field 3, utime 14 and stime 15 (clock ticks).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }

@@ -11,8 +11,9 @@ extension CheckContext {
     /// (a Python script is summed up, not printed); `input` is its stdin, held open.
     public func program(_ words: [String], shown: String? = nil, input: String? = nil) throws -> LabProcess {
         note("peer: $ " + (shown ?? words.map(shellWord).joined(separator: " ")))
-        let process = try LabProcess(URL(fileURLWithPath: "/usr/bin/env"), words, limit: deadline - .now + .milliseconds(500),
-                                     input: input.map { Array($0.utf8) })
+        let process = try LabProcess(
+            URL(fileURLWithPath: "/usr/bin/env"), words, limit: deadline - .now + .milliseconds(500),
+            input: input.map { Array($0.utf8) })
         onCleanup { process.kill() }
         return process
     }
@@ -50,7 +51,8 @@ func lastLine(_ text: String) -> String {
 extension Finished {
     /// `summary`, for a peer: `exit 1 after 0.012s; "…"` with the last line of its stderr only.
     var briefly: String {
-        let ending = killed ? "still running after \(seconds(duration)): killed" : "exit \(status) after \(seconds(duration))"
+        let ending =
+            killed ? "still running after \(seconds(duration)): killed" : "exit \(status) after \(seconds(duration))"
         return stderr.isEmpty ? ending : "\(ending); \(excerpt(lastLine(stderr)))"
     }
 }

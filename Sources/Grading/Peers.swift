@@ -7,8 +7,10 @@ import Sockets
 extension CheckContext {
     /// A TCP server for one connection on `host` port 0. Once a client connects, `script`
     /// runs with the connection on the server's thread; the connection is closed after it.
-    public func tcpServer(host: String = "127.0.0.1",
-                          _ script: @escaping @Sendable (Connection) throws -> Void) throws -> OneConnectionServer {
+    public func tcpServer(
+        host: String = "127.0.0.1",
+        _ script: @escaping @Sendable (Connection) throws -> Void
+    ) throws -> OneConnectionServer {
         let server = try OneConnectionServer(host: host, until: deadline, script)
         onCleanup { server.stop() }
         note("peer: TCP server listening on \(server.address)")
@@ -42,8 +44,9 @@ extension CheckContext {
                 connection = try dial("tcp", listener.address.description, timeout: .milliseconds(250))
             } catch {
                 guard error.isTimeout else { throw error }
-                note("peer: TCP listener on \(listener.address), backlog 0, never accepting; its accept queue is "
-                    + "full (\(queued) waiting), so the kernel drops every new SYN")
+                note(
+                    "peer: TCP listener on \(listener.address), backlog 0, never accepting; its accept queue is "
+                        + "full (\(queued) waiting), so the kernel drops every new SYN")
                 return listener.address
             }
             onCleanup { connection.close() }
@@ -65,14 +68,17 @@ public final class OneConnectionServer: Sendable {
     public let listener: Listener
     private let done = DispatchSemaphore(value: 0)
 
-    init(host: String, until deadline: ContinuousClock.Instant,
-         _ script: @escaping @Sendable (Connection) throws -> Void) throws {
+    init(
+        host: String, until deadline: ContinuousClock.Instant,
+        _ script: @escaping @Sendable (Connection) throws -> Void
+    ) throws {
         listener = try Listener("tcp", host.contains(":") ? "[\(host)]:0" : "\(host):0")
         Thread { [listener, done] in
             defer { done.signal() }
             // Wait in poll, not in accept, so a lab that never connects cannot hold us.
             guard (try? listener.socket.wait(for: .readable, until: Deadline(deadline))) == true,
-                  let connection = try? listener.accept() else { return }
+                let connection = try? listener.accept()
+            else { return }
             defer { connection.close() }
             // The script's reads and writes give up at the check's deadline too.
             connection.setReadDeadline(Deadline(deadline))

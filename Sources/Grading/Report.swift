@@ -22,13 +22,15 @@ public struct GradeReport: Codable, Sendable {
 
     /// One line per check as it finishes: `  ✓ name  3/3  0.214s`.
     public static func progressLine(_ result: CheckResult) -> String {
-        let mark = switch result.status {
-        case .passed: "✓"
-        case .failed: "✗"
-        case .timeout: "⏱"
-        case .error: "!"
-        }
-        var line = "  \(mark) \(result.name)  \(result.points)/\(result.possible)  \(String(format: "%.3fs", result.duration))"
+        let mark =
+            switch result.status {
+            case .passed: "✓"
+            case .failed: "✗"
+            case .timeout: "⏱"
+            case .error: "!"
+            }
+        var line =
+            "  \(mark) \(result.name)  \(result.points)/\(result.possible)  \(String(format: "%.3fs", result.duration))"
         if result.status == .timeout { line += "  (time limit)" }
         if !result.message.isEmpty {
             line += "\n" + result.message.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
@@ -41,13 +43,20 @@ public struct GradeReport: Codable, Sendable {
         let rows = labs.map { lab in
             ("\(lab.lab)", lab.name, "\(lab.passed)/\(lab.checks.count)", "\(lab.points)/\(lab.possible)")
         }
-        let total = ("", "total", "\(labs.reduce(0) { $0 + $1.passed })/\(labs.reduce(0) { $0 + $1.checks.count })",
-                     "\(points)/\(possible)")
+        let total = (
+            "", "total", "\(labs.reduce(0) { $0 + $1.passed })/\(labs.reduce(0) { $0 + $1.checks.count })",
+            "\(points)/\(possible)"
+        )
         let all = [("lab", "name", "checks", "points")] + rows + [total]
-        let widths = [all.map(\.0.count).max()!, all.map(\.1.count).max()!, all.map(\.2.count).max()!, all.map(\.3.count).max()!]
+        let widths = [
+            all.map(\.0.count).max()!, all.map(\.1.count).max()!, all.map(\.2.count).max()!, all.map(\.3.count).max()!,
+        ]
         func format(_ row: (String, String, String, String)) -> String {
-            [pad(row.0, widths[0]), pad(row.1, widths[1]), pad(row.2, widths[2], right: true), pad(row.3, widths[3], right: true)]
-                .joined(separator: "  ")
+            [
+                pad(row.0, widths[0]), pad(row.1, widths[1]), pad(row.2, widths[2], right: true),
+                pad(row.3, widths[3], right: true),
+            ]
+            .joined(separator: "  ")
         }
         let rule = String(repeating: "-", count: widths.reduce(0, +) + 6)
         return ([format(all[0]), rule] + rows.map(format) + [rule, format(total)]).joined(separator: "\n")
@@ -67,33 +76,43 @@ public struct GradeReport: Codable, Sendable {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         let failures = labs.flatMap(\.checks).count { $0.status == .failed || $0.status == .timeout }
         let errors = labs.flatMap(\.checks).count { $0.status == .error }
-        xml += #"<testsuites name="swift-net-guide" tests="\#(labs.flatMap(\.checks).count)" "#
-            + #"failures="\#(failures)" errors="\#(errors)" time="\#(time(labs.flatMap(\.checks).reduce(0) { $0 + $1.duration }))">"# + "\n"
+        xml +=
+            #"<testsuites name="swift-net-guide" tests="\#(labs.flatMap(\.checks).count)" "#
+            + #"failures="\#(failures)" errors="\#(errors)" time="\#(time(labs.flatMap(\.checks).reduce(0) { $0 + $1.duration }))">"#
+            + "\n"
         for lab in labs {
             let suite = "lab\(lab.lab < 10 ? "0" : "")\(lab.lab)-\(lab.name)"
-            xml += #"  <testsuite name="\#(escape(suite))" tests="\#(lab.checks.count)" "#
+            xml +=
+                #"  <testsuite name="\#(escape(suite))" tests="\#(lab.checks.count)" "#
                 + #"failures="\#(lab.checks.count { $0.status == .failed || $0.status == .timeout })" "#
-                + #"errors="\#(lab.checks.count { $0.status == .error })" time="\#(time(lab.checks.reduce(0) { $0 + $1.duration }))">"# + "\n"
+                + #"errors="\#(lab.checks.count { $0.status == .error })" time="\#(time(lab.checks.reduce(0) { $0 + $1.duration }))">"#
+                + "\n"
             xml += "    <properties>\n"
             xml += #"      <property name="points" value="\#(lab.points)"/>"# + "\n"
             xml += #"      <property name="possible" value="\#(lab.possible)"/>"# + "\n"
             xml += #"      <property name="chapter" value="\#(escape(lab.chapter))"/>"# + "\n"
             xml += "    </properties>\n"
             for check in lab.checks {
-                xml += #"    <testcase classname="\#(escape(suite))" name="\#(escape(check.name))" time="\#(time(check.duration))">"# + "\n"
+                xml +=
+                    #"    <testcase classname="\#(escape(suite))" name="\#(escape(check.name))" time="\#(time(check.duration))">"#
+                    + "\n"
                 xml += "      <properties>\n"
                 xml += #"        <property name="points" value="\#(check.points)"/>"# + "\n"
                 xml += #"        <property name="possible" value="\#(check.possible)"/>"# + "\n"
                 xml += "      </properties>\n"
-                let first = check.message.split(separator: "\n").first { $0.hasPrefix("✗ ") }.map { String($0.dropFirst(2)) }
+                let first =
+                    check.message.split(separator: "\n").first { $0.hasPrefix("✗ ") }.map { String($0.dropFirst(2)) }
                     ?? check.message.split(separator: "\n").first.map(String.init) ?? ""
                 switch check.status {
                 case .passed: break
                 case .failed, .timeout:
-                    xml += #"      <failure type="\#(check.status.rawValue)" message="\#(escape(first))">"#
+                    xml +=
+                        #"      <failure type="\#(check.status.rawValue)" message="\#(escape(first))">"#
                         + escape(check.message) + "</failure>\n"
                 case .error:
-                    xml += #"      <error type="error" message="\#(escape(first))">"# + escape(check.message) + "</error>\n"
+                    xml +=
+                        #"      <error type="error" message="\#(escape(first))">"# + escape(check.message)
+                        + "</error>\n"
                 }
                 xml += "    </testcase>\n"
             }

@@ -22,8 +22,9 @@ public struct CheckResult: Codable, Sendable {
     public let duration: Double
 
     public init(name: String, status: Status, points: Int, possible: Int, message: String, duration: Double) {
-        (self.name, self.status, self.points, self.possible, self.message, self.duration)
-            = (name, status, points, possible, message, duration)
+        (self.name, self.status, self.points, self.possible, self.message, self.duration) = (
+            name, status, points, possible, message, duration
+        )
     }
 }
 
@@ -36,9 +37,11 @@ public struct LabResult: Codable, Sendable {
     public let passed: Int
     public let checks: [CheckResult]
 
-    public init(lab: Int, name: String, chapter: String, points: Int, possible: Int, passed: Int, checks: [CheckResult]) {
-        (self.lab, self.name, self.chapter, self.points, self.possible, self.passed, self.checks)
-            = (lab, name, chapter, points, possible, passed, checks)
+    public init(lab: Int, name: String, chapter: String, points: Int, possible: Int, passed: Int, checks: [CheckResult])
+    {
+        (self.lab, self.name, self.chapter, self.points, self.possible, self.passed, self.checks) = (
+            lab, name, chapter, points, possible, passed, checks
+        )
     }
 }
 
@@ -49,17 +52,20 @@ public struct Grader: Sendable {
     public init(binaries: URL) { self.binaries = binaries }
 
     /// Runs every check of `lab`, calling `progress` after each one.
-    public func grade(_ lab: LabGrading, executable: String? = nil,
-                      progress: (CheckResult) -> Void = { _ in }) -> LabResult {
+    public func grade(
+        _ lab: LabGrading, executable: String? = nil,
+        progress: (CheckResult) -> Void = { _ in }
+    ) -> LabResult {
         let path = binaries.appendingPathComponent(executable ?? lab.executable)
         let results = lab.checks.map { check in
             let result = run(check, executable: path, chapter: lab.chapter)
             progress(result)
             return result
         }
-        return LabResult(lab: lab.number, name: lab.executable, chapter: lab.chapter,
-                         points: results.reduce(0) { $0 + $1.points }, possible: lab.possible,
-                         passed: results.count { $0.status == .passed }, checks: results)
+        return LabResult(
+            lab: lab.number, name: lab.executable, chapter: lab.chapter,
+            points: results.reduce(0) { $0 + $1.points }, possible: lab.possible,
+            passed: results.count { $0.status == .passed }, checks: results)
     }
 
     /// Every check of `lab` recorded as `status` with one message, without running any
@@ -68,8 +74,9 @@ public struct Grader: Sendable {
         let results = lab.checks.map {
             CheckResult(name: $0.name, status: status, points: 0, possible: $0.points, message: message, duration: 0)
         }
-        return LabResult(lab: lab.number, name: lab.executable, chapter: lab.chapter, points: 0,
-                         possible: lab.possible, passed: 0, checks: results)
+        return LabResult(
+            lab: lab.number, name: lab.executable, chapter: lab.chapter, points: 0,
+            possible: lab.possible, passed: 0, checks: results)
     }
 
     /// One check, on its own thread, with its hard limit.
@@ -98,8 +105,12 @@ public struct Grader: Sendable {
         let (whole, fraction) = check.limit.components
         if done.wait(timeout: .now() + Double(whole) + Double(fraction) / 1e18) == .timedOut {
             outcome.withLock {
-                $0 = $0 ?? (.timeout, "the check was still running after its limit of \(seconds(check.limit)): "
-                    + "the lab (or its peer) was waiting for something that never came")
+                $0 =
+                    $0 ?? (
+                        .timeout,
+                        "the check was still running after its limit of \(seconds(check.limit)): "
+                            + "the lab (or its peer) was waiting for something that never came"
+                    )
             }
         }
         let (status, reason) = outcome.withLock { $0! }
@@ -108,12 +119,14 @@ public struct Grader: Sendable {
         let duration = ContinuousClock.now - start
         var message = ""
         if status != .passed {
-            message = (trace.map { "  " + $0 } + ["✗ " + reason, "reread: \(check.chapter ?? chapter) § \(check.section)"])
+            message =
+                (trace.map { "  " + $0 } + ["✗ " + reason, "reread: \(check.chapter ?? chapter) § \(check.section)"])
                 .joined(separator: "\n")
         }
         let (s, atto) = duration.components
-        return CheckResult(name: check.name, status: status, points: status == .passed ? check.points : 0,
-                           possible: check.points, message: message,
-                           duration: ((Double(s) + Double(atto) / 1e18) * 1000).rounded() / 1000)
+        return CheckResult(
+            name: check.name, status: status, points: status == .passed ? check.points : 0,
+            possible: check.points, message: message,
+            duration: ((Double(s) + Double(atto) / 1e18) * 1000).rounded() / 1000)
     }
 }

@@ -44,29 +44,40 @@ public enum Exercises {
             let words = line.trimmingCharacters(in: .whitespaces)
             if words.hasPrefix("// BEGIN SOLUTION") {
                 if let open {
-                    errors.append(MarkerError(file: file, line: number,
-                        message: "BEGIN SOLUTION inside the region begun at line \(open.line): regions do not nest"))
+                    errors.append(
+                        MarkerError(
+                            file: file, line: number,
+                            message: "BEGIN SOLUTION inside the region begun at line \(open.line): regions do not nest")
+                    )
                     continue
                 }
                 var rest = words.dropFirst("// BEGIN SOLUTION".count).trimmingCharacters(in: .whitespaces)
                 if rest.hasPrefix(":") { rest = String(rest.dropFirst()).trimmingCharacters(in: .whitespaces) }
                 let parts = rest.components(separatedBy: "§")
                 let task = parts[0].trimmingCharacters(in: .whitespaces)
-                let section = parts.count > 1 ? parts[1...].joined(separator: "§").trimmingCharacters(in: .whitespaces) : nil
-                open = (number, task.isEmpty ? "write the missing part" : task, section,
-                        String(line.prefix { $0 == " " || $0 == "\t" }))
+                let section =
+                    parts.count > 1 ? parts[1...].joined(separator: "§").trimmingCharacters(in: .whitespaces) : nil
+                open = (
+                    number, task.isEmpty ? "write the missing part" : task, section,
+                    String(line.prefix { $0 == " " || $0 == "\t" })
+                )
             } else {  // `// END SOLUTION`
                 guard let region = open else {
-                    errors.append(MarkerError(file: file, line: number, message: "END SOLUTION without a BEGIN SOLUTION"))
+                    errors.append(
+                        MarkerError(file: file, line: number, message: "END SOLUTION without a BEGIN SOLUTION"))
                     continue
                 }
-                regions.append(SolutionRegion(begin: region.line, end: number, task: region.task,
-                                              section: region.section, indent: region.indent))
+                regions.append(
+                    SolutionRegion(
+                        begin: region.line, end: number, task: region.task,
+                        section: region.section, indent: region.indent))
                 open = nil
             }
         }
         if let open {
-            errors.append(MarkerError(file: file, line: open.line, message: "BEGIN SOLUTION without an END SOLUTION (unterminated)"))
+            errors.append(
+                MarkerError(
+                    file: file, line: open.line, message: "BEGIN SOLUTION without an END SOLUTION (unterminated)"))
         }
         return (regions, errors)
     }
@@ -77,7 +88,8 @@ public enum Exercises {
         var lines = lines(text)
         for region in regions.reversed() {
             let place = region.section.map { "\(chapter) § \($0)" } ?? chapter
-            let stub = "\(region.indent)exercise(lab: \(lab), task: \(literal(region.task)), chapter: \(literal(place)))"
+            let stub =
+                "\(region.indent)exercise(lab: \(lab), task: \(literal(region.task)), chapter: \(literal(place)))"
             lines.replaceSubrange((region.begin - 1)...(region.end - 1), with: [stub])
         }
         if !regions.isEmpty && !lines.contains(where: { $0.hasPrefix("import LabKit") }) {
@@ -137,15 +149,18 @@ public struct Starter {
                 let stubLines = copy.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
                     .filter { $0.element.contains("exercise(lab: \(lab), task: ") }.map { $0.offset + 1 }
                 for (region, line) in zip(regions, stubLines) {
-                    exercises.append(Exercise(lab: lab, file: file, line: line, task: region.task,
-                                              chapter: region.section.map { "\(chapter) § \($0)" } ?? chapter))
+                    exercises.append(
+                        Exercise(
+                            lab: lab, file: file, line: line, task: region.task,
+                            chapter: region.section.map { "\(chapter) § \($0)" } ?? chapter))
                 }
             }
         }
         if !errors.isEmpty { throw StarterError(errors: errors) }
 
         if manager.fileExists(atPath: destination.path),
-           !(try manager.contentsOfDirectory(atPath: destination.path)).isEmpty {
+            !(try manager.contentsOfDirectory(atPath: destination.path)).isEmpty
+        {
             throw StarterError(message: "\(destination.path) is not empty: give a new or empty directory")
         }
         for file in files {
@@ -221,8 +236,10 @@ public struct Starter {
     func chapterFile(_ lab: Int) -> String {
         if let grading = Registry.lab(lab) { return grading.chapter }
         let prefix = (lab < 10 ? "0" : "") + "\(lab)-"
-        let chapters = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Chapters").path)) ?? []
-        return chapters.sorted().first { $0.hasPrefix(prefix) && $0.hasSuffix(".md") }.map { "Chapters/\($0)" } ?? "chapter \(lab)"
+        let chapters =
+            (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Chapters").path)) ?? []
+        return chapters.sorted().first { $0.hasPrefix(prefix) && $0.hasSuffix(".md") }.map { "Chapters/\($0)" }
+            ?? "chapter \(lab)"
     }
 
     private func exercisesList(_ exercises: [Exercise]) -> String {
@@ -235,7 +252,8 @@ public struct Starter {
 
             """
         for exercise in exercises {
-            text += "\n- lab \(exercise.lab), `\(exercise.file):\(exercise.line)`: \(exercise.task) (read \(exercise.chapter))"
+            text +=
+                "\n- lab \(exercise.lab), `\(exercise.file):\(exercise.line)`: \(exercise.task) (read \(exercise.chapter))"
         }
         return text + "\n"
     }

@@ -15,7 +15,8 @@ public struct Submission: Sendable {
 
     /// The lab numbers it has (`Labs/NN-name` folders).
     public func labNumbers() -> [Int] {
-        let folders = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Labs").path)) ?? []
+        let folders =
+            (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Labs").path)) ?? []
         return folders.compactMap { folder in
             folder.contains("-") ? Int(folder.prefix { $0.isNumber }) : nil
         }.sorted()
@@ -24,8 +25,10 @@ public struct Submission: Sendable {
     /// Builds one executable with `swift build`. nil: built; otherwise the compiler's errors.
     public func build(product: String, limit: Duration = .seconds(900)) -> String? {
         let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"  // as the Makefile's SWIFT
-        let arguments = [swift, "build", "-q", "--package-path", root.path, "--scratch-path", scratch.path,
-                         "--product", product]
+        let arguments = [
+            swift, "build", "-q", "--package-path", root.path, "--scratch-path", scratch.path,
+            "--product", product,
+        ]
         let process: LabProcess
         do {
             process = try LabProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, limit: limit)
@@ -38,7 +41,8 @@ public struct Submission: Sendable {
         var errors: [String] = []  // each `FILE:LINE:COL: error: …` once, without the drawings under it
         for line in output where line.contains(": error:") && !errors.contains(line) { errors.append(line) }
         let shown = (errors.isEmpty ? Array(output.suffix(10)) : Array(errors.prefix(10)))
-        return (finished.killed ? "swift build took too long and was stopped" : "swift build --product \(product) failed:")
+        return
+            (finished.killed ? "swift build took too long and was stopped" : "swift build --product \(product) failed:")
             + "\n" + shown.map { "  " + $0 }.joined(separator: "\n")
     }
 }

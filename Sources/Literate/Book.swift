@@ -23,7 +23,9 @@ public struct Book: Sendable {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             .filter { $0.hasSuffix(".md") }.sorted()
         return try names.map { name in
-            Chapter(path: "Chapters/\(name)", text: try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8))
+            Chapter(
+                path: "Chapters/\(name)",
+                text: try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8))
         }
     }
 
@@ -37,7 +39,9 @@ public struct Book: Sendable {
             return fail("listing names \(path), which does not exist")
         }
         guard let lines = Region.extract(region, from: text) else {
-            return fail("listing names region `\(region)`, which \(path) does not define (it has: \(Region.names(in: text).joined(separator: ", ")))")
+            return fail(
+                "listing names region `\(region)`, which \(path) does not define (it has: \(Region.names(in: text).joined(separator: ", ")))"
+            )
         }
         return .success(lines.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
     }
@@ -52,11 +56,14 @@ public struct Book: Sendable {
                 switch source(for: block, in: chapter) {
                 case .failure(let box): problems.append(box.problem)
                 case .success(let lines) where lines != block.body:
-                    let at = zip(lines, block.body).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                    let at =
+                        zip(lines, block.body).enumerated().first { $0.element.0 != $0.element.1 }?.offset
                         ?? min(lines.count, block.body.count)
-                    problems.append(Problem(file: chapter.path, line: block.line,
-                        message: "listing of \(path)#\(region) differs from the source at its line \(at + 1) "
-                            + "(run `make sync` to copy the source into the chapter)"))
+                    problems.append(
+                        Problem(
+                            file: chapter.path, line: block.line,
+                            message: "listing of \(path)#\(region) differs from the source at its line \(at + 1) "
+                                + "(run `make sync` to copy the source into the chapter)"))
                 case .success: break
                 }
             }
@@ -89,15 +96,18 @@ public struct Book: Sendable {
                     Problem(file: chapter.path, line: block.line, message: "transcript of `\(executable)`: \(message)")
                 }
                 let run: LabRun
-                do { run = try LabRun(binaries.appendingPathComponent(executable), arguments, timeout: timeout) } catch {
+                do { run = try LabRun(binaries.appendingPathComponent(executable), arguments, timeout: timeout) } catch
+                {
                     problems.append(problem("could not run it: \(error)"))
                     continue
                 }
                 if run.status != 0 {
                     problems.append(problem("exited with status \(run.status): \(run.stderr.trimmingWhitespace())"))
                 } else if let drift = Transcript.mismatch(expected: expected, actual: run.stdoutLines) {
-                    problems.append(problem("drifted from a real run at transcript line \(drift.expectedLine + 1): "
-                        + "expected `\(drift.wanted)`, the run printed `\(drift.got)`"))
+                    problems.append(
+                        problem(
+                            "drifted from a real run at transcript line \(drift.expectedLine + 1): "
+                                + "expected `\(drift.wanted)`, the run printed `\(drift.got)`"))
                 }
             }
         }
@@ -142,7 +152,8 @@ public struct LabRun: Sendable {
         group.wait()
         process.waitUntilExit()
         killer.cancel()
-        status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        status =
+            process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         stdout = String(decoding: outData, as: UTF8.self)
         stderr = String(decoding: errData, as: UTF8.self)
     }

@@ -45,11 +45,13 @@ public struct Chapter {
             guard let kind = Chapter.marker(line) else { continue }
             let open = index + 1
             guard open < lines.count, lines[open].hasPrefix("```"),
-                  let close = lines[(open + 1)...].firstIndex(where: { $0.hasPrefix("```") }) else {
+                let close = lines[(open + 1)...].firstIndex(where: { $0.hasPrefix("```") })
+            else {
                 malformed.append((index + 1, "marker `\(line.trimmingWhitespace())` is not followed by a fenced block"))
                 continue
             }
-            blocks.append(Block(kind: kind, line: index + 1, body: Array(lines[(open + 1)..<close]), open: open, close: close))
+            blocks.append(
+                Block(kind: kind, line: index + 1, body: Array(lines[(open + 1)..<close]), open: open, close: close))
         }
         self.blocks = blocks
         self.malformed = malformed

@@ -11,10 +11,11 @@ public enum Region {
     public static func extract(_ name: String, from source: String) -> String? {
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let start = lines.firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR", name) } ?? false }),
-              let end = lines[start...].firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR_END", name) } ?? false })
+            let end = lines[start...].firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR_END", name) } ?? false })
         else { return nil }
         let body = lines[(start + 1)..<end].filter { marker(in: $0) == nil && !isSolutionMarker($0) }
-        let indent = body.filter { !$0.allSatisfy(\.isWhitespace) }
+        let indent =
+            body.filter { !$0.allSatisfy(\.isWhitespace) }
             .map { line in line.prefix(while: { $0 == " " }).count }.min() ?? 0
         return body.map { line in line.allSatisfy(\.isWhitespace) ? "" : String(line.dropFirst(indent)) }
             .joined(separator: "\n")

@@ -14,7 +14,9 @@ public enum Transcript {
 
     /// Where the expected lines and the actual output part ways, or nil when they match.
     /// The result names the first expected line that could not be matched.
-    public static func mismatch(expected: [String], actual: [String]) -> (expectedLine: Int, wanted: String, got: String)? {
+    public static func mismatch(expected: [String], actual: [String]) -> (
+        expectedLine: Int, wanted: String, got: String
+    )? {
         let patterns = expected.map { $0 == "..." ? nil : regex(for: $0) }
         // Longest-prefix bookkeeping for a useful message.
         var best = (expectedIndex: 0, actualIndex: 0)

@@ -2,9 +2,9 @@
 // them: `127.0.0.1:8080`, `[::1]:8080`. The pointer juggling of `struct sockaddr`
 // lives in two places only: `withSockAddr` (out to the kernel) and `init?(storage:)` (back).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An IPv4 or IPv6 address, in network byte order.

@@ -32,12 +32,13 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         var sawLetter = false
         for part in parts {
             guard (1...DNSName.maxLabel).contains(part.count),
-                  part.first != UInt8(ascii: "-"), part.last != UInt8(ascii: "-") else { return nil }
+                part.first != UInt8(ascii: "-"), part.last != UInt8(ascii: "-")
+            else { return nil }
             for byte in part {
                 switch byte {
                 case UInt8(ascii: "0")...UInt8(ascii: "9"): break
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                     UInt8(ascii: "-"), UInt8(ascii: "_"):
+                    UInt8(ascii: "-"), UInt8(ascii: "_"):
                     sawLetter = true
                 default: return nil
                 }

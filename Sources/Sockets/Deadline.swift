@@ -19,7 +19,8 @@ public struct Deadline: Sendable, Comparable {
     /// wake before the deadline and spin, capped at what an Int32 holds.
     var pollMilliseconds: Int32 {
         let (seconds, attoseconds) = remaining.components
-        guard seconds < Int64(Int32.max) / 1000 else { return Int32.max }  // about 24 days: `Poll.wait` goes round again
+        // Past about 24 days: `Poll.wait` goes round again.
+        guard seconds < Int64(Int32.max) / 1000 else { return Int32.max }
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)
     }

@@ -42,7 +42,9 @@ public struct Dialer: Sendable {
     // ANCHOR: dial-serial
     /// Go's `dialSerial`: try each address in turn until one connects. Each attempt gets a
     /// share of the time left; the first failure is the one reported.
-    static func dialSerial(_ net: Network, _ addresses: [Address], until deadline: Deadline?) throws(NetError) -> Connection {
+    static func dialSerial(_ net: Network, _ addresses: [Address], until deadline: Deadline?) throws(NetError)
+        -> Connection
+    {
         var firstError: NetError?
         for (index, address) in addresses.enumerated() {
             var attemptDeadline: Deadline?
@@ -71,7 +73,9 @@ public struct Dialer: Sendable {
     // ANCHOR_END: dial-serial
 
     /// One attempt: a nonblocking connect bounded by `deadline`.
-    static func connect(_ network: Network, to address: Address, until deadline: Deadline?) throws(NetError) -> Connection {
+    static func connect(_ network: Network, to address: Address, until deadline: Deadline?) throws(NetError)
+        -> Connection
+    {
         func fail(_ reason: NetError.Reason) -> NetError {
             NetError(op: "dial", network: network.name, remote: address.description, reason: reason)
         }
@@ -84,7 +88,9 @@ public struct Dialer: Sendable {
     // ANCHOR: attempt
     /// The system calls of one attempt. nil: the deadline passed first (the socket, dropped
     /// here, closes itself and the kernel abandons the handshake).
-    private static func attempt(_ network: Network, _ address: Address, _ deadline: Deadline?) throws(SystemError) -> Socket? {
+    private static func attempt(_ network: Network, _ address: Address, _ deadline: Deadline?) throws(SystemError)
+        -> Socket?
+    {
         let socket = try Socket(family: address.family, type: network.type, nonblocking: true)
         if try !socket.connect(address) {
             // The handshake is under way. Writable means it finished, one way or the other.

@@ -1,9 +1,9 @@
 // Two error types, layered the way Go layers them: a failed system call (Go's
 // os.SyscallError) inside a failed network operation (Go's net.OpError).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A system call that failed: its name and `errno`, e.g. `connect: connection refused`.

@@ -59,7 +59,8 @@ extension Duration {
             rest = rest.dropFirst(unitBytes.count)
             let unitName = String(decoding: unitBytes, as: UTF8.self)
             guard let unit = units[unitName] else {
-                throw DurationError(description: "time: unknown unit \(Duration.quote(unitName)) in duration \(Duration.quote(text))")
+                throw DurationError(
+                    description: "time: unknown unit \(Duration.quote(unitName)) in duration \(Duration.quote(text))")
             }
             guard whole <= limit / unit else { throw fail() }
             var value = whole * unit

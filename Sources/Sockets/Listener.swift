@@ -1,9 +1,9 @@
 // A listening TCP socket with Go's `net.Listen` behaviour: bind (port 0 lets the kernel
 // pick), listen, then hand out one `Connection` per `accept`.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public final class Listener: Sendable {
@@ -17,10 +17,14 @@ public final class Listener: Sendable {
     public init(_ network: String, _ hostPort: String, backlog: Int32 = SOMAXCONN) throws(NetError) {
         let net = try Network(network, op: "listen")
         guard net.type.rawValue == SocketType.stream.rawValue else {
-            throw NetError(op: "listen", network: network, remote: nil, reason: .other("not a stream network (UDP: use PacketConn)"))
+            throw NetError(
+                op: "listen", network: network, remote: nil,
+                reason: .other("not a stream network (UDP: use PacketConn)"))
         }
         let wanted = try net.listenAddress(hostPort)
-        func fail(_ error: SystemError) -> NetError { NetError(op: "listen", network: network, remote: wanted.description, error) }
+        func fail(_ error: SystemError) -> NetError {
+            NetError(op: "listen", network: network, remote: wanted.description, error)
+        }
         do {
             socket = try Socket(family: wanted.family, type: .stream)
             // Like Go: restart on a port whose old connections are still in TIME_WAIT.

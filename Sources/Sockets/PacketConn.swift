@@ -27,7 +27,9 @@ public final class PacketConn: Sendable {
 
     /// Waits for one datagram (until `deadline`, if given) and returns it with its sender.
     @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
-    public func readFrom(maxLength: Int = 65_536, until deadline: Deadline? = nil) throws(NetError) -> ([UInt8], Address?) {
+    public func readFrom(maxLength: Int = 65_536, until deadline: Deadline? = nil) throws(NetError) -> (
+        [UInt8], Address?
+    ) {
         func fail(_ reason: NetError.Reason) -> NetError {
             NetError(op: "read", network: network, remote: localAddress.description, reason: reason)
         }

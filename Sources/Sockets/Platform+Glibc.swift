@@ -1,138 +1,146 @@
 // Every call and constant that differs between Linux and Darwin lives in this file.
 // A macOS port is one more file, `Platform+Darwin.swift`, that defines the same names.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 
-enum Platform {
-    // Glibc imports these as enums or wider integers; convert them once, here.
-    static let stream = Int32(SOCK_STREAM.rawValue)
-    static let datagram = Int32(SOCK_DGRAM.rawValue)
-    static let ipv4 = Int32(AF_INET)
-    static let ipv6 = Int32(AF_INET6)
-    static let unspecified = Int32(AF_UNSPEC)
-    static let tcp = Int32(IPPROTO_TCP)
-    static let ipv6Level = Int32(IPPROTO_IPV6)
-    static let noDelay = Int32(TCP_NODELAY)
-    static let ipv6Only = Int32(IPV6_V6ONLY)
-    static let shutdownWrite = Int32(SHUT_WR)
-    static let shutdownBoth = Int32(SHUT_RDWR)
-    static let pollIn = Int16(POLLIN)
-    static let pollOut = Int16(POLLOUT)
-    /// `accept` failures that belong to one connection, not to the listener: the
-    /// connection was aborted while it waited in the queue, or (accept(2) on Linux) a
-    /// network error already pending on it. A server skips it and accepts the next.
-    static let acceptErrorsToSkip: Set<Int32> = [
-        ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, EPERM,
-    ]
-    /// `accept` failures for lack of descriptors or memory: they last until something is
-    /// freed, so a server waits a little before it tries again, rather than spinning.
-    static let acceptErrorsToWaitOut: Set<Int32> = [EMFILE, ENFILE, ENOBUFS, ENOMEM]
-    /// getaddrinfo's EAI_NODATA (the name exists, with no address): a GNU extension
-    /// that Swift's Glibc module leaves out.
-    static let noData: Int32 = -5
+    enum Platform {
+        // Glibc imports these as enums or wider integers; convert them once, here.
+        static let stream = Int32(SOCK_STREAM.rawValue)
+        static let datagram = Int32(SOCK_DGRAM.rawValue)
+        static let ipv4 = Int32(AF_INET)
+        static let ipv6 = Int32(AF_INET6)
+        static let unspecified = Int32(AF_UNSPEC)
+        static let tcp = Int32(IPPROTO_TCP)
+        static let ipv6Level = Int32(IPPROTO_IPV6)
+        static let noDelay = Int32(TCP_NODELAY)
+        static let ipv6Only = Int32(IPV6_V6ONLY)
+        static let shutdownWrite = Int32(SHUT_WR)
+        static let shutdownBoth = Int32(SHUT_RDWR)
+        static let pollIn = Int16(POLLIN)
+        static let pollOut = Int16(POLLOUT)
+        /// `accept` failures that belong to one connection, not to the listener: the
+        /// connection was aborted while it waited in the queue, or (accept(2) on Linux) a
+        /// network error already pending on it. A server skips it and accepts the next.
+        static let acceptErrorsToSkip: Set<Int32> = [
+            ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH,
+            EPERM,
+        ]
+        /// `accept` failures for lack of descriptors or memory: they last until something is
+        /// freed, so a server waits a little before it tries again, rather than spinning.
+        static let acceptErrorsToWaitOut: Set<Int32> = [EMFILE, ENFILE, ENOBUFS, ENOMEM]
+        /// getaddrinfo's EAI_NODATA (the name exists, with no address): a GNU extension
+        /// that Swift's Glibc module leaves out.
+        static let noData: Int32 = -5
 
-    /// The `errno` of the calling thread. Read it straight after the failing call.
-    static var errno: Int32 { Glibc.errno }
+        /// The `errno` of the calling thread. Read it straight after the failing call.
+        static var errno: Int32 { Glibc.errno }
 
-    // ANCHOR: socket
-    /// A new socket. Linux sets close-on-exec and nonblocking mode atomically in `socket(2)`,
-    /// so no other thread can `fork`+`exec` in between and inherit the descriptor.
-    static func socket(family: Int32, type: Int32, nonblocking: Bool) -> Int32 {
-        var flags = type | Int32(SOCK_CLOEXEC.rawValue)
-        if nonblocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
-        return Glibc.socket(family, flags, 0)
-    }
-    // ANCHOR_END: socket
-
-    /// `accept`, then close-on-exec on the new descriptor. (`accept4` would do both at once,
-    /// but Swift's Glibc module does not export it.)
-    static func accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>,
-                       _ length: UnsafeMutablePointer<socklen_t>) -> Int32 {
-        let connection = Glibc.accept(fd, address, length)
-        if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
-        return connection
-    }
-
-    /// `send` that never raises SIGPIPE: a peer that hung up gives `EPIPE` instead.
-    /// `dontWait` makes this one call nonblocking even on a blocking socket.
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, dontWait: Bool) -> Int {
-        let flags = Int32(MSG_NOSIGNAL) | (dontWait ? Int32(MSG_DONTWAIT) : 0)
-        return Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
-    }
-
-    static func sendTo(_ fd: Int32, _ bytes: UnsafeRawBufferPointer,
-                       _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int {
-        Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
-    }
-
-    static func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool) -> Int {
-        Glibc.recv(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0)
-    }
-
-    // The plain C calls whose names `Socket`'s methods reuse, so they must be spelled out.
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
-    static func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-        Glibc.bind(fd, address, length)
-    }
-    static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
-        Glibc.connect(fd, address, length)
-    }
-    static func listen(_ fd: Int32, _ backlog: Int32) -> Int32 { Glibc.listen(fd, backlog) }
-    static func shutdown(_ fd: Int32, _ how: Int32) -> Int32 { Glibc.shutdown(fd, how) }
-    static func receiveFrom(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool,
-                            _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> Int {
-        Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0, address, length)
-    }
-
-    /// The text of an errno value, as `strerror` gives it.
-    static func message(for code: Int32) -> String {
-        String(cString: Glibc.strerror(code))
-    }
-
-    /// How many segments carrying data this socket has sent: the kernel's
-    /// `tcpi_data_segs_out` (Linux 4.6 and later). Glibc's `struct tcp_info` stops before
-    /// it, so we read the kernel's longer struct as bytes, at its offset in `linux/tcp.h`.
-    static func dataSegmentsSent(_ fd: Int32) -> UInt32? {
-        let offset = 156, size = 160
-        var raw = [UInt8](repeating: 0, count: size)
-        var length = socklen_t(size)
-        guard getsockopt(fd, tcp, Int32(TCP_INFO), &raw, &length) == 0, Int(length) >= size else { return nil }
-        return raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
-    }
-
-    /// A socket address structure with the family set (Darwin also sets `sin_len` here).
-    static func emptyIPv4() -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        return address
-    }
-
-    static func emptyIPv6() -> sockaddr_in6 {
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        return address
-    }
-
-    // ANCHOR: tcp-info
-    /// The kernel's view of a TCP socket: `getsockopt(TCP_INFO)`. Its state is `tcpi_state`
-    /// (Linux's numbering, see `TCPState(linux:)`). On a listening socket Linux reuses two
-    /// fields for the accept queue: `tcpi_unacked` counts the connections waiting there,
-    /// `tcpi_sacked` is the backlog. Returns getsockopt's result: -1 and errno on failure.
-    static func tcpInfo(_ fd: Int32, _ result: inout TCPInfo) -> Int32 {
-        var raw = [UInt8](repeating: 0, count: 256)  // room for the kernel's newer, longer struct
-        var length = socklen_t(raw.count)
-        let status = raw.withUnsafeMutableBytes { getsockopt(fd, tcp, Int32(TCP_INFO), $0.baseAddress, &length) }
-        guard status == 0 else { return status }
-        let info = raw.withUnsafeBytes { $0.loadUnaligned(as: tcp_info.self) }
-        result = TCPInfo(state: TCPState(linux: Int(info.tcpi_state)),
-                         queued: Int(info.tcpi_unacked), backlog: Int(info.tcpi_sacked))
-        // glibc's `struct tcp_info` stops where Linux 2.6 did. The kernel only ever appends
-        // fields, so later ones sit at fixed offsets (linux/tcp.h): tcpi_bytes_acked at 120.
-        if length >= 128 {
-            result.bytesAcked = raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 120, as: UInt64.self) }
+        // ANCHOR: socket
+        /// A new socket. Linux sets close-on-exec and nonblocking mode atomically in `socket(2)`,
+        /// so no other thread can `fork`+`exec` in between and inherit the descriptor.
+        static func socket(family: Int32, type: Int32, nonblocking: Bool) -> Int32 {
+            var flags = type | Int32(SOCK_CLOEXEC.rawValue)
+            if nonblocking { flags |= Int32(SOCK_NONBLOCK.rawValue) }
+            return Glibc.socket(family, flags, 0)
         }
-        return status
+        // ANCHOR_END: socket
+
+        /// `accept`, then close-on-exec on the new descriptor. (`accept4` would do both at once,
+        /// but Swift's Glibc module does not export it.)
+        static func accept(
+            _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>,
+            _ length: UnsafeMutablePointer<socklen_t>
+        ) -> Int32 {
+            let connection = Glibc.accept(fd, address, length)
+            if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+            return connection
+        }
+
+        /// `send` that never raises SIGPIPE: a peer that hung up gives `EPIPE` instead.
+        /// `dontWait` makes this one call nonblocking even on a blocking socket.
+        static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, dontWait: Bool) -> Int {
+            let flags = Int32(MSG_NOSIGNAL) | (dontWait ? Int32(MSG_DONTWAIT) : 0)
+            return Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
+        }
+
+        static func sendTo(
+            _ fd: Int32, _ bytes: UnsafeRawBufferPointer,
+            _ address: UnsafePointer<sockaddr>, _ length: socklen_t
+        ) -> Int {
+            Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+        }
+
+        static func receive(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool) -> Int {
+            Glibc.recv(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0)
+        }
+
+        // The plain C calls whose names `Socket`'s methods reuse, so they must be spelled out.
+        static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+        static func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+            Glibc.bind(fd, address, length)
+        }
+        static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+            Glibc.connect(fd, address, length)
+        }
+        static func listen(_ fd: Int32, _ backlog: Int32) -> Int32 { Glibc.listen(fd, backlog) }
+        static func shutdown(_ fd: Int32, _ how: Int32) -> Int32 { Glibc.shutdown(fd, how) }
+        static func receiveFrom(
+            _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, dontWait: Bool,
+            _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>
+        ) -> Int {
+            Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, dontWait ? Int32(MSG_DONTWAIT) : 0, address, length)
+        }
+
+        /// The text of an errno value, as `strerror` gives it.
+        static func message(for code: Int32) -> String {
+            String(cString: Glibc.strerror(code))
+        }
+
+        /// How many segments carrying data this socket has sent: the kernel's
+        /// `tcpi_data_segs_out` (Linux 4.6 and later). Glibc's `struct tcp_info` stops before
+        /// it, so we read the kernel's longer struct as bytes, at its offset in `linux/tcp.h`.
+        static func dataSegmentsSent(_ fd: Int32) -> UInt32? {
+            let offset = 156, size = 160
+            var raw = [UInt8](repeating: 0, count: size)
+            var length = socklen_t(size)
+            guard getsockopt(fd, tcp, Int32(TCP_INFO), &raw, &length) == 0, Int(length) >= size else { return nil }
+            return raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+        }
+
+        /// A socket address structure with the family set (Darwin also sets `sin_len` here).
+        static func emptyIPv4() -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            return address
+        }
+
+        static func emptyIPv6() -> sockaddr_in6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            return address
+        }
+
+        // ANCHOR: tcp-info
+        /// The kernel's view of a TCP socket: `getsockopt(TCP_INFO)`. Its state is `tcpi_state`
+        /// (Linux's numbering, see `TCPState(linux:)`). On a listening socket Linux reuses two
+        /// fields for the accept queue: `tcpi_unacked` counts the connections waiting there,
+        /// `tcpi_sacked` is the backlog. Returns getsockopt's result: -1 and errno on failure.
+        static func tcpInfo(_ fd: Int32, _ result: inout TCPInfo) -> Int32 {
+            var raw = [UInt8](repeating: 0, count: 256)  // room for the kernel's newer, longer struct
+            var length = socklen_t(raw.count)
+            let status = raw.withUnsafeMutableBytes { getsockopt(fd, tcp, Int32(TCP_INFO), $0.baseAddress, &length) }
+            guard status == 0 else { return status }
+            let info = raw.withUnsafeBytes { $0.loadUnaligned(as: tcp_info.self) }
+            result = TCPInfo(
+                state: TCPState(linux: Int(info.tcpi_state)),
+                queued: Int(info.tcpi_unacked), backlog: Int(info.tcpi_sacked))
+            // glibc's `struct tcp_info` stops where Linux 2.6 did. The kernel only ever appends
+            // fields, so later ones sit at fixed offsets (linux/tcp.h): tcpi_bytes_acked at 120.
+            if length >= 128 {
+                result.bytesAcked = raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 120, as: UInt64.self) }
+            }
+            return status
+        }
+        // ANCHOR_END: tcp-info
     }
-    // ANCHOR_END: tcp-info
-}
 #endif

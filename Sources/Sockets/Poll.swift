@@ -1,9 +1,9 @@
 // Waiting for a descriptor with poll(2): sleep in the kernel until it is ready or a
 // deadline passes, instead of spinning on "would block".
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What to wait for on a descriptor.
@@ -24,7 +24,10 @@ public enum Poll {
         while true {
             let ready = try descriptors.withUnsafeMutableBufferPointer { buffer throws(SystemError) in
                 // On EINTR the helper calls this closure again, which recomputes the time left.
-                Int(try systemCall(blocking: "poll") { poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1) })
+                Int(
+                    try systemCall(blocking: "poll") {
+                        poll(buffer.baseAddress, count, deadline?.pollMilliseconds ?? -1)
+                    })
             }
             // poll's timeout tops out at about 24 days: a later deadline takes more than one.
             if ready > 0 || deadline?.hasPassed ?? true { return ready }
@@ -34,7 +37,9 @@ public enum Poll {
 
     /// Waits for one descriptor. Returns false when the deadline passed first. An error or
     /// hang-up on the descriptor counts as ready: the next call on it reports what happened.
-    public static func wait(_ descriptor: Int32, for readiness: Readiness, until deadline: Deadline?) throws(SystemError) -> Bool {
+    public static func wait(_ descriptor: Int32, for readiness: Readiness, until deadline: Deadline?)
+        throws(SystemError) -> Bool
+    {
         // poll(2) skips a negative descriptor: it would sleep to the deadline, or forever.
         guard descriptor >= 0 else { throw SystemError(call: "poll", code: EBADF) }
         var descriptors = [pollfd(fd: descriptor, events: readiness.events, revents: 0)]

@@ -1,9 +1,9 @@
 // Name to addresses with getaddrinfo(3), as Go's net.LookupHost does when it uses the
 // system's resolver: /etc/hosts, then DNS, in the order nsswitch.conf gives.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A failed lookup. Prints like Go's `net.DNSError`: `lookup nosuch.test: no such host`,
@@ -90,7 +90,8 @@ public enum Resolver {
         case EAI_NONAME, Platform.noData:
             return .noSuchHost(name)
         case EAI_SYSTEM:  // Go, too, names EMFILE when glibc forgets to set errno
-            return LookupError(name: name, reason: SystemError.message(for: errno == 0 ? EMFILE : errno), isNotFound: false)
+            return LookupError(
+                name: name, reason: SystemError.message(for: errno == 0 ? EMFILE : errno), isNotFound: false)
         default:
             return LookupError(name: name, reason: String(cString: gai_strerror(status)), isNotFound: false)
         }

@@ -1,12 +1,13 @@
+import Synchronization
+
 // A socket that owns its descriptor: one object, one descriptor, closed exactly once.
 // These are the system calls themselves, one method each, throwing `SystemError`.
 // `Connection`, `Listener` and `PacketConn` build Go's API on top of them.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Synchronization
 
 public final class Socket: Sendable {
     /// The descriptor (-1 once closed), how many calls are using it right now, and whether
@@ -86,7 +87,9 @@ public final class Socket: Sendable {
     }
 
     @discardableResult
-    private func call<Result: BinaryInteger>(blocking name: String, _ body: (Int32) -> Result) throws(SystemError) -> Result {
+    private func call<Result: BinaryInteger>(blocking name: String, _ body: (Int32) -> Result) throws(SystemError)
+        -> Result
+    {
         switch try call(name, body) {
         case .done(let value): return value
         case .wouldBlock: throw SystemError(call: name, code: EAGAIN)
@@ -109,7 +112,7 @@ public final class Socket: Sendable {
         do {
             try call(blocking: "connect") { fd in address.withSockAddr { Platform.connect(fd, $0, $1) } }
             return true
-        } catch where error.code == EINPROGRESS {
+        } catch  where error.code == EINPROGRESS {
             return false
         }
     }
@@ -132,7 +135,9 @@ public final class Socket: Sendable {
 
     /// One `recv`: fills the front of `buffer`. `.done(0)` is end of stream, not an error.
     /// `dontWait` makes this one call nonblocking even on a blocking socket.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, dontWait: Bool = false) throws(SystemError) -> IOResult<Int> {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, dontWait: Bool = false) throws(SystemError)
+        -> IOResult<Int>
+    {
         try call("read") { Platform.receive($0, buffer, dontWait: dontWait) }
     }
 
@@ -164,13 +169,17 @@ public final class Socket: Sendable {
     }
 
     /// One datagram and its sender. A datagram longer than `maxLength` is cut short.
-    public func receiveFrom(maxLength: Int = 65_536, dontWait: Bool = false) throws(SystemError) -> IOResult<([UInt8], Address?)> {
+    public func receiveFrom(maxLength: Int = 65_536, dontWait: Bool = false) throws(SystemError) -> IOResult<
+        ([UInt8], Address?)
+    > {
         var bytes = [UInt8](repeating: 0, count: maxLength)
         var result: IOResult<Int> = .wouldBlock
         let sender = try bytes.withUnsafeMutableBytes { buffer in
             Result { () throws(SystemError) in
                 try Address.receive { address, length throws(SystemError) in
-                    result = try call("recvfrom") { Platform.receiveFrom($0, buffer, dontWait: dontWait, address, length) }
+                    result = try call("recvfrom") {
+                        Platform.receiveFrom($0, buffer, dontWait: dontWait, address, length)
+                    }
                 }
             }
         }.get()
@@ -197,7 +206,9 @@ public final class Socket: Sendable {
         try call(blocking: "setsockopt") { setsockopt($0, level, name, &value, socklen_t(MemoryLayout<Value>.size)) }
     }
 
-    public func option<Value: BitwiseCopyable>(_ level: Int32, _ name: Int32, as type: Value.Type, initial: Value) throws(SystemError) -> Value {
+    public func option<Value: BitwiseCopyable>(_ level: Int32, _ name: Int32, as type: Value.Type, initial: Value)
+        throws(SystemError) -> Value
+    {
         var value = initial
         var length = socklen_t(MemoryLayout<Value>.size)
         try call(blocking: "getsockopt") { getsockopt($0, level, name, &value, &length) }

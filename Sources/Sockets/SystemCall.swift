@@ -1,9 +1,9 @@
 // One helper runs every system call in this module, so the rules live in one place:
 // retry EINTR, report "would block" as a value, capture errno at once.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // ANCHOR: system-call

@@ -3,9 +3,9 @@
 // lists what the kernel still tracks, including connections no socket refers to any
 // more: a TIME_WAIT connection outlives the socket that made it.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where a TCP connection is in its life. Prints with the kernel's names (Linux's

@@ -34,7 +34,9 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     /// The client's side. `host` is the server's name or IP address: the certificate must
     /// be valid for it, and a name (not an address) is sent as SNI. Either way, the TLS
     /// connection owns `connection` from now on, and closes it.
-    public static func client(_ connection: Connection, _ context: TLSContext, host: String) throws(TLSError) -> TLSConnection {
+    public static func client(_ connection: Connection, _ context: TLSContext, host: String) throws(TLSError)
+        -> TLSConnection
+    {
         try TLSConnection(connection, context, host: host)
     }
 
@@ -154,7 +156,9 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             Result { () throws(NetError) in
                 var written = 0
                 // Until it returns 1, OpenSSL must be called again with the same bytes.
-                _ = try drive("write", until: deadline) { ssl, _ in SSL_write_ex(ssl, all.baseAddress, all.count, &written) }
+                _ = try drive("write", until: deadline) { ssl, _ in
+                    SSL_write_ex(ssl, all.baseAddress, all.count, &written)
+                }
             }
         }.get()
     }
@@ -176,7 +180,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             _ = try? drive("close", until: .after(.seconds(1))) { ssl, _ in
                 guard SSL_is_init_finished(ssl) == 1 else { return 1 }
                 let sent = SSL_shutdown(ssl)  // 0: ours is sent (theirs not awaited): done
-                return sent == 0 ? 1 : sent   // < 0: wait to write, or a real error
+                return sent == 0 ? 1 : sent  // < 0: wait to write, or a real error
             }
         }
         connection.close()
@@ -242,8 +246,10 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     /// Calls OpenSSL until it finishes. When it wants the socket readable or writable,
     /// sleep in poll until it is, or until the deadline. Returns the call's result, or 0
     /// once the peer has sent close_notify.
-    private func drive(_ op: String, until deadline: Deadline?,
-                       _ call: (OpaquePointer, SocketTransport) -> Int32) throws(NetError) -> Int32 {
+    private func drive(
+        _ op: String, until deadline: Deadline?,
+        _ call: (OpaquePointer, SocketTransport) -> Int32
+    ) throws(NetError) -> Int32 {
         while true {
             let outcome = state.withLock { state -> Outcome in
                 ERR_clear_error()
@@ -268,9 +274,13 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             case .done(let result): return result
             case .failed(let reason): throw failure(op, reason)
             case .wait(let readiness):
-                guard connection.socket.descriptor >= 0 else { throw failure(op, .other("use of closed network connection")) }
+                guard connection.socket.descriptor >= 0 else {
+                    throw failure(op, .other("use of closed network connection"))
+                }
                 let ready: Bool
-                do { ready = try connection.socket.wait(for: readiness, until: deadline) } catch { throw failure(op, .system(error)) }
+                do { ready = try connection.socket.wait(for: readiness, until: deadline) } catch {
+                    throw failure(op, .system(error))
+                }
                 if !ready {
                     // A write cut short leaves half a record sent: like Go, nothing more may follow.
                     if op == "write" { state.withLock { $0.broken = true } }
@@ -303,15 +313,18 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         }
         if let alert = OpenSSLError.alert(in: queued) { return .other(Explain.remoteAlert(alert)) }
         if OpenSSLError.isUnexpectedEOF(queued) {
-            return .other(op == "handshake" ? "tls: the peer closed the connection during the handshake"
-                : "tls: unexpected EOF (the connection closed inside a record)")
+            return .other(
+                op == "handshake"
+                    ? "tls: the peer closed the connection during the handshake"
+                    : "tls: unexpected EOF (the connection closed inside a record)")
         }
         return .other("tls: \(OpenSSLError.reason(queued))")
     }
     // ANCHOR_END: reason
 
     private func failure(_ op: String, _ reason: NetError.Reason) -> NetError {
-        NetError(op: op, network: connection.network, local: connection.localAddress,
-                 remote: connection.remoteAddress?.description, reason: reason)
+        NetError(
+            op: op, network: connection.network, local: connection.localAddress,
+            remote: connection.remoteAddress?.description, reason: reason)
     }
 }

@@ -1,14 +1,15 @@
+import COpenSSL
+import Sockets
+import Synchronization
+
 // A context (OpenSSL's SSL_CTX) holds what every connection of one side shares: the
 // versions, groups and suites allowed, the server's certificate and key, the client's
 // trusted roots. It is built once, checked once, and then used by many threads.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import COpenSSL
-import Sockets
-import Synchronization
 
 public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to share once configured
     public enum Role: Sendable { case client, server }
@@ -67,7 +68,9 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
         try check(SSL_CTX_use_certificate_chain_file(pointer, certificate), "load certificate from \(certificate)")
         guard SSL_CTX_use_PrivateKey_file(pointer, key, SSL_FILETYPE_PEM) == 1 else {
             let code = OpenSSLError.take()
-            if let code, OpenSSLError.isKeyMismatch(code) { throw TLSError("tls: private key does not match public key") }
+            if let code, OpenSSLError.isKeyMismatch(code) {
+                throw TLSError("tls: private key does not match public key")
+            }
             throw TLSError("tls: load private key from \(key): \(code.map(OpenSSLError.reason) ?? "failed")")
         }
     }

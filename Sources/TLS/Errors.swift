@@ -36,7 +36,8 @@ enum OpenSSLError {
     /// A queued error that says the peer sent us an alert: which alert.
     static func alert(in code: UInt) -> Int32? {
         let reason = ERR_GET_REASON(code)
-        guard ERR_GET_LIB(code) == ERR_LIB_SSL, reason > SSL_AD_REASON_OFFSET, reason < SSL_AD_REASON_OFFSET + 256 else {
+        guard ERR_GET_LIB(code) == ERR_LIB_SSL, reason > SSL_AD_REASON_OFFSET, reason < SSL_AD_REASON_OFFSET + 256
+        else {
             return nil
         }
         return reason - SSL_AD_REASON_OFFSET
@@ -80,11 +81,13 @@ enum Explain {
         let go: String
         switch Int32(result) {
         case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
-            go = names.isEmpty ? "certificate is not valid for any names, but wanted to match \(host)"
+            go =
+                names.isEmpty
+                ? "certificate is not valid for any names, but wanted to match \(host)"
                 : "certificate is valid for \(names.joined(separator: ", ")), not \(host)"
         case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-             X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-             X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+            X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
             go = "certificate signed by unknown authority"
         case X509_V_ERR_CERT_HAS_EXPIRED, X509_V_ERR_CERT_NOT_YET_VALID:
             go = "certificate has expired or is not yet valid"

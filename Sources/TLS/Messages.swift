@@ -19,18 +19,23 @@ enum MessageLog {
         SSL_set_msg_callback(ssl, callback)
     }
 
-    private static let callback: @convention(c) (Int32, Int32, Int32, UnsafeRawPointer?, Int, OpaquePointer?, UnsafeMutableRawPointer?) -> Void = {
-        writing, _, contentType, buffer, length, ssl, _ in
-        guard let buffer, length > 0, let ssl, let bio = SSL_get_rbio(ssl), let transport = BIO_get_data(bio),
-              let name = name(contentType, buffer.assumingMemoryBound(to: UInt8.self), length, tls13: SSL_version(ssl) == TLS1_3_VERSION)
-        else { return }
-        Unmanaged<SocketTransport>.fromOpaque(transport).takeUnretainedValue()
-            .messages.append(TLSMessage(sent: writing == 1, name: name))
-    }
+    private static let callback:
+        @convention(c) (Int32, Int32, Int32, UnsafeRawPointer?, Int, OpaquePointer?, UnsafeMutableRawPointer?) -> Void =
+            {
+                writing, _, contentType, buffer, length, ssl, _ in
+                guard let buffer, length > 0, let ssl, let bio = SSL_get_rbio(ssl), let transport = BIO_get_data(bio),
+                    let name = name(
+                        contentType, buffer.assumingMemoryBound(to: UInt8.self), length,
+                        tls13: SSL_version(ssl) == TLS1_3_VERSION)
+                else { return }
+                Unmanaged<SocketTransport>.fromOpaque(transport).takeUnretainedValue()
+                    .messages.append(TLSMessage(sent: writing == 1, name: name))
+            }
 
     /// Handshake messages by their type byte (RFC 8446 4, RFC 5246 7.4), alerts by their
     /// description, a record of application data as `data`; the rest is skipped.
-    private static func name(_ contentType: Int32, _ bytes: UnsafePointer<UInt8>, _ length: Int, tls13: Bool) -> String? {
+    private static func name(_ contentType: Int32, _ bytes: UnsafePointer<UInt8>, _ length: Int, tls13: Bool) -> String?
+    {
         switch contentType {
         case SSL3_RT_INNER_CONTENT_TYPE where bytes[0] == SSL3_RT_APPLICATION_DATA:
             return "data"  // TLS 1.3: every record looks like data outside; this is the type inside

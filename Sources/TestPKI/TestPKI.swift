@@ -29,7 +29,9 @@ public final class TestPKI: Sendable {
 
     public init(_ label: String = "guide-pki") throws {
         var template = Array("\(FileManager.default.temporaryDirectory.path)/\(label)-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw PKIError(description: "pki: mkdtemp: \(String(cString: strerror(errno)))") }
+        guard mkdtemp(&template) != nil else {
+            throw PKIError(description: "pki: mkdtemp: \(String(cString: strerror(errno)))")
+        }
         directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         liveDirectories.withLock { _ = $0.insert(directory) }
         _ = removeAtExit
@@ -48,7 +50,9 @@ public final class TestPKI: Sendable {
     /// A certificate authority: a self-signed certificate allowed to sign others.
     public func authority(_ commonName: String, file: String) throws -> Identity {
         let key = try makeKey(file, .ecdsa)
-        try write(file + ".ext", """
+        try write(
+            file + ".ext",
+            """
             basicConstraints = critical, CA:TRUE
             keyUsage = critical, keyCertSign, cRLSign
             subjectKeyIdentifier = hash
@@ -62,11 +66,15 @@ public final class TestPKI: Sendable {
     /// (nil: by its own key, a self-signed certificate). `expired`: its validity ended
     /// yesterday. `commonNameOnly`: the first name goes in the subject's Common Name alone,
     /// with no subjectAltName, the way certificates were made before RFC 6125.
-    public func server(_ file: String, names: [String], signedBy authority: Identity?,
-                       key type: KeyType = .ecdsa, expired: Bool = false, commonNameOnly: Bool = false) throws -> Identity {
+    public func server(
+        _ file: String, names: [String], signedBy authority: Identity?,
+        key type: KeyType = .ecdsa, expired: Bool = false, commonNameOnly: Bool = false
+    ) throws -> Identity {
         let key = try makeKey(file, type)
         let alternativeNames = names.map { isIPAddress($0) ? "IP:\($0)" : "DNS:\($0)" }
-        try write(file + ".ext", """
+        try write(
+            file + ".ext",
+            """
             basicConstraints = critical, CA:FALSE
             keyUsage = critical, digitalSignature\(type == .rsa ? ", keyEncipherment" : "")
             extendedKeyUsage = serverAuth
@@ -88,12 +96,18 @@ public final class TestPKI: Sendable {
 
     /// A request for `commonName`, then `openssl x509 -req` signs it with the extensions
     /// in `file.ext`: by the authority, or by the request's own key.
-    private func sign(_ file: String, commonName: String, key: String, by authority: Identity?, days: Int) throws -> Identity {
+    private func sign(_ file: String, commonName: String, key: String, by authority: Identity?, days: Int) throws
+        -> Identity
+    {
         let base = "\(directory)/\(file)"
         try openssl("req", "-new", "-key", key, "-subj", "/O=Guide test PKI/CN=\(commonName)", "-out", base + ".csr")
         let signer = authority.map { ["-CA", $0.certificateFile, "-CAkey", $0.keyFile] } ?? ["-signkey", key]
-        try openssl(["x509", "-req", "-in", base + ".csr", "-days", String(days), "-set_serial", String(UInt32.random(in: 1...UInt32.max)),
-                     "-extfile", base + ".ext", "-out", base + ".pem"] + signer)
+        try openssl(
+            [
+                "x509", "-req", "-in", base + ".csr", "-days", String(days), "-set_serial",
+                String(UInt32.random(in: 1...UInt32.max)),
+                "-extfile", base + ".ext", "-out", base + ".pem",
+            ] + signer)
         return Identity(name: commonName, certificateFile: base + ".pem", keyFile: key)
     }
     // ANCHOR_END: commands
@@ -116,7 +130,8 @@ public final class TestPKI: Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             if process.terminationStatus == 127 {
-                throw PKIError(description: "pki: the openssl command is missing: install it with `apt-get install openssl`")
+                throw PKIError(
+                    description: "pki: the openssl command is missing: install it with `apt-get install openssl`")
             }
             let last = text.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
             throw PKIError(description: "pki: openssl \(arguments[0]) failed: \(last)")

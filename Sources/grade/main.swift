@@ -51,9 +51,13 @@ func value(_ flag: String, _ words: inout [String]) -> String? {
 func labs(_ list: String?) -> [LabGrading] {
     guard let list else { return Registry.labs }
     return list.split(separator: ",").map { word in
-        guard let number = Int(word.trimmingCharacters(in: .whitespaces)) else { usageError("--labs: \"\(word)\" is not a lab number") }
+        guard let number = Int(word.trimmingCharacters(in: .whitespaces)) else {
+            usageError("--labs: \"\(word)\" is not a lab number")
+        }
         guard let lab = Registry.lab(number) else {
-            usageError("--labs: lab \(number) has no checks (graded labs: \(Registry.labs.map { "\($0.number)" }.joined(separator: ",")))")
+            usageError(
+                "--labs: lab \(number) has no checks (graded labs: \(Registry.labs.map { "\($0.number)" }.joined(separator: ",")))"
+            )
         }
         return lab
     }
@@ -67,7 +71,11 @@ func grade(_ labs: [LabGrading], binaries: URL, unbuilt: [Int: String] = [:], qu
         if !quiet { say("\(lab.title) (\(lab.chapter))") }
         if let message = unbuilt[lab.number] {
             let result = Grader.unrun(lab, status: .error, message: message)
-            if !quiet { say("  ! did not build: every check of this lab scores 0\n" + message.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")) }
+            if !quiet {
+                say(
+                    "  ! did not build: every check of this lab scores 0\n"
+                        + message.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+            }
             return result
         }
         return grader.grade(lab) { if !quiet { say(GradeReport.progressLine($0)) } }
@@ -124,7 +132,9 @@ case "hint":
             usageError("lab \(number) has hints 1 to \(lab.hints.count) (or all)")
         }
         say("\(lab.title), hint \(index) of \(lab.hints.count): \(lab.hints[index - 1])")
-        if index < lab.hints.count { say("(next: make hint-\(number) HINT=\(index + 1); every hint: make hint-\(number) HINT=all)") }
+        if index < lab.hints.count {
+            say("(next: make hint-\(number) HINT=\(index + 1); every hint: make hint-\(number) HINT=all)")
+        }
     }
 
 case "list":
@@ -139,7 +149,9 @@ default:
     let bin = value("--bin", &words)
     let one = value("--submission", &words)
     let many = value("--submissions", &words)
-    if let extra = words.first { usageError(extra.hasPrefix("-") ? "unknown flag \(extra)" : "unexpected argument \"\(extra)\"") }
+    if let extra = words.first {
+        usageError(extra.hasPrefix("-") ? "unknown flag \(extra)" : "unexpected argument \"\(extra)\"")
+    }
     if [bin, one, many].compactMap({ $0 }).count > 1 { usageError("give one of --bin, --submission, --submissions") }
     let selected = labs(labList)
 
@@ -169,7 +181,8 @@ default:
     if let one {
         report = gradeSubmission(Submission(root: URL(fileURLWithPath: one)), selected)
     } else {
-        let binaries = bin.map { URL(fileURLWithPath: $0) }
+        let binaries =
+            bin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         report = grade(selected, binaries: binaries)
     }

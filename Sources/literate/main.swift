@@ -17,7 +17,9 @@ do {
     switch arguments.first {
     case "sync":
         let changed = try book.sync()
-        print(changed.isEmpty ? "every listing already matches its source" : changed.map { "updated \($0)" }.joined(separator: "\n"))
+        print(
+            changed.isEmpty
+                ? "every listing already matches its source" : changed.map { "updated \($0)" }.joined(separator: "\n"))
         let left = try book.checkListings()
         left.forEach { print($0) }
         exit(left.isEmpty ? 0 : 1)

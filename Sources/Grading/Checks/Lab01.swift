@@ -23,8 +23,10 @@ enum Lab01: GradedLab {
         try c.run([], within: .seconds(20))
     }
 
-    static let demoExitsZero = Check("the demo runs to its end and exits 0", points: 2, limit: .seconds(25),
-                                     section: "The lab contract", chapter: "Chapters/README.md") { c in
+    static let demoExitsZero = Check(
+        "the demo runs to its end and exits 0", points: 2, limit: .seconds(25),
+        section: "The lab contract", chapter: "Chapters/README.md"
+    ) { c in
         let run = try demo(c)
         try c.expectExit(run, 0, "the demo must run every part and exit 0")
     }
@@ -34,16 +36,21 @@ enum Lab01: GradedLab {
         section: "TCP is a stream of bytes"
     ) { c in
         let run = try demo(c)
-        let reads = run.stdoutLines.filter { $0.hasPrefix("server: read() returned ") && !$0.contains("returned 0 bytes") }
+        let reads = run.stdoutLines.filter {
+            $0.hasPrefix("server: read() returned ") && !$0.contains("returned 0 bytes")
+        }
         // `server: read() returned 11 bytes: "onetwothree"` → onetwothree
         let bytes = reads.compactMap { line in line.range(of: " bytes: ").map { line[$0.upperBound...] } }
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }.joined()
-        c.note("demo: the client wrote \"one\", \"two\", \"three\"; the server's reads: \(reads.count), together \(excerpt(bytes))")
+        c.note(
+            "demo: the client wrote \"one\", \"two\", \"three\"; the server's reads: \(reads.count), together \(excerpt(bytes))"
+        )
         guard bytes == "onetwothree" else {
             throw c.failure("the server's reads should hold \"onetwothree\", every byte once, in order", run)
         }
         guard run.stdoutLines.contains("server: read() returned 0 bytes: end of stream") else {
-            throw c.failure("after the bytes, read() returns 0 (end of stream); the demo should say so and stop reading", run)
+            throw c.failure(
+                "after the bytes, read() returns 0 (end of stream); the demo should say so and stop reading", run)
         }
     }
 
@@ -71,14 +78,18 @@ enum Lab01: GradedLab {
         c.note("demo: the client sent \"one\", \"two\", \"three\" as three datagrams")
         lines.forEach { c.note("demo: \($0)") }
         guard lines.count == 3 else {
-            throw c.failure("expected three lines `server: recvfrom() returned N bytes from SENDER: \"BYTES\"`, "
-                + "one per datagram; got \(lines.count)", run)
+            throw c.failure(
+                "expected three lines `server: recvfrom() returned N bytes from SENDER: \"BYTES\"`, "
+                    + "one per datagram; got \(lines.count)", run)
         }
         for (line, word) in zip(lines, ["one", "two", "three"]) {
             guard line.hasPrefix("server: recvfrom() returned \(word.count) bytes from 127.0.0.1:"),
-                  line.hasSuffix(": \"\(word)\"") else {
-                throw CheckFailure("expected the datagram \"\(word)\" whole, \(word.count) bytes from 127.0.0.1:PORT; "
-                    + "got \(excerpt(line)): each recvfrom() returns exactly one datagram, so size its buffer for the largest")
+                line.hasSuffix(": \"\(word)\"")
+            else {
+                throw CheckFailure(
+                    "expected the datagram \"\(word)\" whole, \(word.count) bytes from 127.0.0.1:PORT; "
+                        + "got \(excerpt(line)): each recvfrom() returns exactly one datagram, so size its buffer for the largest"
+                )
             }
         }
     }

@@ -27,8 +27,10 @@ enum Lab02: GradedLab {
 
     /// The demo's output read as its table: each part's rows of (client, server) states, and its lines.
     struct Demo {
-        static let names: Set = ["-", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-                                 "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE"]
+        static let names: Set = [
+            "-", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+            "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE",
+        ]
         var rows: [Int: [[String]]] = [:]
         var lines: [Int: [String]] = [:]
 
@@ -53,7 +55,8 @@ enum Lab02: GradedLab {
         /// `kernel table, END end: LOCAL -> REMOTE: WHAT` lines of a part.
         func table(_ part: Int, end: String) -> [(local: String, remote: String, what: String)] {
             lines(part).compactMap { line in
-                guard let match = line.wholeMatch(of: #/kernel table, (\w+) end: (\S+) -> (\S+): (.*)/#), match.1 == end else {
+                guard let match = line.wholeMatch(of: #/kernel table, (\w+) end: (\S+) -> (\S+): (.*)/#), match.1 == end
+                else {
                     return nil
                 }
                 return (String(match.2), String(match.3), String(match.4))
@@ -80,8 +83,10 @@ enum Lab02: GradedLab {
         }
     }
 
-    static let demoExitsZero = Check("the demo runs to its end and exits 0", points: 2, limit: .seconds(30),
-                                     section: "The lab contract", chapter: "Chapters/README.md") { c in
+    static let demoExitsZero = Check(
+        "the demo runs to its end and exits 0", points: 2, limit: .seconds(30),
+        section: "The lab contract", chapter: "Chapters/README.md"
+    ) { c in
         _ = try demo(c)
     }
 
@@ -90,21 +95,30 @@ enum Lab02: GradedLab {
         section: "Underneath: the handshake"
     ) { c in
         let (_, demo) = try demo(c)
-        try expectRows(c, demo, part: 1, [["-", "LISTEN"], ["ESTABLISHED", "LISTEN"], ["ESTABLISHED", "LISTEN"],
-                                          ["ESTABLISHED", "ESTABLISHED"]],
-                       "the listener is LISTEN; connect() returns once the handshake is done (ESTABLISHED), the kernel "
-                        + "finishes the server's side without accept(), and accept() hands over a socket that is "
-                        + "ESTABLISHED while the listener stays LISTEN")
+        try expectRows(
+            c, demo, part: 1,
+            [
+                ["-", "LISTEN"], ["ESTABLISHED", "LISTEN"], ["ESTABLISHED", "LISTEN"],
+                ["ESTABLISHED", "ESTABLISHED"],
+            ],
+            "the listener is LISTEN; connect() returns once the handshake is done (ESTABLISHED), the kernel "
+                + "finishes the server's side without accept(), and accept() hands over a socket that is "
+                + "ESTABLISHED while the listener stays LISTEN")
     }
 
     static let synSentHeldOpen = Check(
-        "a full accept queue holds the client in SYN_SENT", points: 2, limit: .seconds(30), section: "Underneath: the handshake"
+        "a full accept queue holds the client in SYN_SENT", points: 2, limit: .seconds(30),
+        section: "Underneath: the handshake"
     ) { c in
         let (_, demo) = try demo(c)
-        try expectRows(c, demo, part: 2, [["-", "LISTEN"], ["-", "LISTEN"], ["SYN_SENT", "LISTEN"], ["SYN_SENT", "LISTEN"],
-                                          ["ESTABLISHED", "LISTEN"]],
-                       "a SYN sent to a full accept queue is dropped, so the client stays in SYN_SENT until its SYN, "
-                        + "sent again, finds room")
+        try expectRows(
+            c, demo, part: 2,
+            [
+                ["-", "LISTEN"], ["-", "LISTEN"], ["SYN_SENT", "LISTEN"], ["SYN_SENT", "LISTEN"],
+                ["ESTABLISHED", "LISTEN"],
+            ],
+            "a SYN sent to a full accept queue is dropped, so the client stays in SYN_SENT until its SYN, "
+                + "sent again, finds room")
     }
 
     static let orderlyCloseStates = Check(
@@ -112,11 +126,15 @@ enum Lab02: GradedLab {
         section: "Underneath: the close"
     ) { c in
         let (_, demo) = try demo(c)
-        try expectRows(c, demo, part: 3, [["ESTABLISHED", "ESTABLISHED"], ["FIN_WAIT_1", "ESTABLISHED"],
-                                          ["FIN_WAIT_2", "CLOSE_WAIT"], ["FIN_WAIT_2", "CLOSE_WAIT"],
-                                          ["FIN_WAIT_2", "LAST_ACK"], ["CLOSE", "CLOSE"]],
-                       "the client's FIN, unacknowledged, is FIN_WAIT_1; acknowledged, FIN_WAIT_2, with the server in "
-                        + "CLOSE_WAIT; the server's own FIN is LAST_ACK; then both sockets report CLOSE")
+        try expectRows(
+            c, demo, part: 3,
+            [
+                ["ESTABLISHED", "ESTABLISHED"], ["FIN_WAIT_1", "ESTABLISHED"],
+                ["FIN_WAIT_2", "CLOSE_WAIT"], ["FIN_WAIT_2", "CLOSE_WAIT"],
+                ["FIN_WAIT_2", "LAST_ACK"], ["CLOSE", "CLOSE"],
+            ],
+            "the client's FIN, unacknowledged, is FIN_WAIT_1; acknowledged, FIN_WAIT_2, with the server in "
+                + "CLOSE_WAIT; the server's own FIN is LAST_ACK; then both sockets report CLOSE")
     }
 
     static let resetLeavesNothing = Check(
@@ -124,16 +142,18 @@ enum Lab02: GradedLab {
         section: "Underneath: the close"
     ) { c in
         let (_, demo) = try demo(c)
-        try expectRows(c, demo, part: 4, [["ESTABLISHED", "ESTABLISHED"], ["-", "CLOSE"], ["-", "CLOSE"]],
-                       "a RST ends the connection at once: the server's socket is CLOSE")
+        try expectRows(
+            c, demo, part: 4, [["ESTABLISHED", "ESTABLISHED"], ["-", "CLOSE"], ["-", "CLOSE"]],
+            "a RST ends the connection at once: the server's socket is CLOSE")
         guard demo.lines(4).contains(where: { $0.hasSuffix(": read: connection reset by peer") }) else {
             throw CheckFailure("after the RST, the server's read must fail with `read: connection reset by peer`")
         }
         let table = demo.table(4, end: "client")
         c.note("demo: \(table.map { "client end \($0.local) -> \($0.remote): \($0.what)" }.joined(separator: "; "))")
         guard table.count == 1, table[0].what == "no entry" else {
-            throw CheckFailure("the client that reset its connection leaves no TIME_WAIT: the kernel's table should have "
-                + "no entry for it")
+            throw CheckFailure(
+                "the client that reset its connection leaves no TIME_WAIT: the kernel's table should have "
+                    + "no entry for it")
         }
     }
 
@@ -145,29 +165,35 @@ enum Lab02: GradedLab {
         let client = demo.table(3, end: "client"), server = demo.table(3, end: "server")
         (client + server).forEach { c.note("demo: part 3, \($0.local) -> \($0.remote): \($0.what)") }
         guard let entry = client.first, entry.what.hasPrefix("TIME_WAIT") else {
-            throw CheckFailure("the client closed first, so its end of the connection (from the client's address to the "
-                + "server's) waits in TIME_WAIT, in the kernel's table: look it up by this end's own address, local "
-                + "first, and wait for it to appear")
+            throw CheckFailure(
+                "the client closed first, so its end of the connection (from the client's address to the "
+                    + "server's) waits in TIME_WAIT, in the kernel's table: look it up by this end's own address, local "
+                    + "first, and wait for it to appear")
         }
         guard server.first?.what == "no entry" else {
-            throw CheckFailure("the server closed second: its end leaves no TIME_WAIT, so the table has no entry for it")
+            throw CheckFailure(
+                "the server closed second: its end leaves no TIME_WAIT, so the table has no entry for it")
         }
         guard let connect = demo.lines(1).first(where: { $0.contains("connect() from ") }),
-              connect.contains("connect() from \(entry.local) returned") else {
-            throw CheckFailure("the TIME_WAIT should be the connection of part 1, from the client's address \(entry.local)")
+            connect.contains("connect() from \(entry.local) returned")
+        else {
+            throw CheckFailure(
+                "the TIME_WAIT should be the connection of part 1, from the client's address \(entry.local)")
         }
         // The lab has exited; its TIME_WAIT has not: the kernel keeps it for 60 s. Ask the kernel.
         let now = try TCPTable.entries(from: Address(entry.local), to: Address(entry.remote))
         let found = now.isEmpty ? "no entry" : now.map(\.description).joined(separator: ", ")
         c.note("grader: the kernel's table now, the lab gone: \(found)")
         guard now.map(\.state) == [.timeWait] else {
-            throw CheckFailure("the kernel holds no TIME_WAIT from \(entry.local) to \(entry.remote): print what the "
-                + "kernel's table says, not what the textbook says")
+            throw CheckFailure(
+                "the kernel holds no TIME_WAIT from \(entry.local) to \(entry.remote): print what the "
+                    + "kernel's table says, not what the textbook says")
         }
         let ends = demo.table(5, end: "server").map { String($0.what.prefix { $0 != "," }) }
         c.note("demo: part 5, the server's end: \(ends.joined(separator: ", "))")
         guard ends == ["FIN_WAIT_2", "TIME_WAIT", "TIME_WAIT"] else {
-            throw CheckFailure("when the server closes first, its end is FIN_WAIT_2, then TIME_WAIT, on the server's own port")
+            throw CheckFailure(
+                "when the server closes first, its end is FIN_WAIT_2, then TIME_WAIT, on the server's own port")
         }
     }
 }

@@ -29,11 +29,15 @@ enum Lab03: GradedLab {
         c.note("peer: on connect, sends \(excerpt(hello)) (\(hello.count) bytes), then closes (FIN)")
         let run = try c.run(["--dial", server.address], within: .seconds(5))
         if run.killed {
-            throw CheckFailure("the server closed after \(hello.count) bytes, but blocking-read was still running "
-                + "\(seconds(run.duration)) later: at EOF read() returns 0, again and again; the loop must end there")
+            throw CheckFailure(
+                "the server closed after \(hello.count) bytes, but blocking-read was still running "
+                    + "\(seconds(run.duration)) later: at EOF read() returns 0, again and again; the loop must end there"
+            )
         }
-        try c.expectExit(run, 0, "after EOF the lab must exit 0: read() returning 0 means the server closed its end, "
-            + "the normal end of the stream, not an error")
+        try c.expectExit(
+            run, 0,
+            "after EOF the lab must exit 0: read() returning 0 means the server closed its end, "
+                + "the normal end of the stream, not an error")
         try expectCopy(run, hello)
     }
 
@@ -50,8 +54,9 @@ enum Lab03: GradedLab {
         let run = try c.run(["--dial", server.address], within: .seconds(6))
         try c.expectExit(run, 0, "the lab must copy both pieces and exit 0 at EOF")
         if run.stdout == Array("Hello ".utf8) {
-            throw CheckFailure("only \"Hello \" came out: the first read() returns what has arrived so far, "
-                + "not the whole message; keep reading until read() returns 0")
+            throw CheckFailure(
+                "only \"Hello \" came out: the first read() returns what has arrived so far, "
+                    + "not the whole message; keep reading until read() returns 0")
         }
         try expectCopy(run, hello)
     }
@@ -76,7 +81,8 @@ enum Lab03: GradedLab {
     }
 
     static let refusedIsOneGoLine = Check(
-        "a refused connection is one Go-style line and exit 1", points: 2, section: "The lab contract", chapter: "Chapters/README.md"
+        "a refused connection is one Go-style line and exit 1", points: 2, section: "The lab contract",
+        chapter: "Chapters/README.md"
     ) { c in
         let port = try c.closedPort()
         c.note("peer: nobody listens on 127.0.0.1:\(port)")
@@ -101,11 +107,14 @@ enum Lab03: GradedLab {
         let run = try c.run(["--dial", server.address], within: .seconds(5))
         try c.expectExit(run, 1, "a reset is not EOF: read() fails with ECONNRESET, and the lab must exit 1")
         guard run.stdout == partial else {
-            throw CheckFailure("the bytes before the reset should still be copied: expected \(excerpt(partial)), got \(excerpt(run.stdout))")
+            throw CheckFailure(
+                "the bytes before the reset should still be copied: expected \(excerpt(partial)), got \(excerpt(run.stdout))"
+            )
         }
         guard run.stderr.hasPrefix("read tcp "), run.stderr.hasSuffix(": read: connection reset by peer\n") else {
-            throw CheckFailure("expected one Go-style line, `read tcp LOCAL->REMOTE: read: connection reset by peer`; "
-                + "got \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected one Go-style line, `read tcp LOCAL->REMOTE: read: connection reset by peer`; "
+                    + "got \(excerpt(run.stderr))")
         }
     }
 
@@ -113,7 +122,8 @@ enum Lab03: GradedLab {
     static func expectCopy(_ run: Finished, _ bytes: [UInt8]) throws {
         guard run.stdout != bytes else { return }
         let same = zip(run.stdout, bytes).prefix { $0 == $1 }.count
-        var problem = "stdout differs from what the server sent (\(bytes.count) bytes) at byte \(same): "
+        var problem =
+            "stdout differs from what the server sent (\(bytes.count) bytes) at byte \(same): "
             + "expected \(excerpt(Array(bytes[same...]), limit: 24)), got \(excerpt(Array(run.stdout[same...]), limit: 24))"
         if run.stdout == bytes + [0x0A] {
             problem += "; a newline was added after the last byte (print adds one, writeRaw does not)"

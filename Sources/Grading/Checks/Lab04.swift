@@ -23,7 +23,8 @@ enum Lab04: GradedLab {
             .stopsOnSIGTERM(["--listen", "127.0.0.1:0"]),
         ])
 
-    static let eagainIsNotAnError = "with nothing queued, recvfrom() on a nonblocking socket fails at once with EAGAIN: "
+    static let eagainIsNotAnError =
+        "with nothing queued, recvfrom() on a nonblocking socket fails at once with EAGAIN: "
         + "that means `nothing yet`, not an error; sleep in poll(POLLIN) until the socket is readable, then call recvfrom() again"
 
     static let printsEachDatagram = Check(
@@ -41,8 +42,9 @@ enum Lab04: GradedLab {
         }
         let run = c.finish(lab, within: .seconds(5))
         if run.killed && run.stdoutLines.count < 4 {
-            throw CheckFailure("three datagrams were sent, but the lab printed \(run.stdoutLines.count - 1) of them and was "
-                + "still waiting: after poll() says readable, call recvfrom() again")
+            throw CheckFailure(
+                "three datagrams were sent, but the lab printed \(run.stdoutLines.count - 1) of them and was "
+                    + "still waiting: after poll() says readable, call recvfrom() again")
         }
         try c.expectExit(run, 0, "after --count 3 datagrams the lab must exit 0")
         try expectLines(run, ["one", "two", "three"].map { "\(sender.localAddress): \($0)" })
@@ -65,8 +67,10 @@ enum Lab04: GradedLab {
         c.note("peer: sendto(\"wake up\") from \(sender.localAddress)")
         let run = c.finish(lab, within: .seconds(5))
         if used > .milliseconds(150) {  // waiting in poll() takes none at all
-            throw CheckFailure("it used \(seconds(used)) of CPU in 1.5s of waiting for nothing: a busy loop, calling "
-                + "recvfrom() again and again on EAGAIN; sleep in poll(POLLIN) instead, which uses no CPU while it waits")
+            throw CheckFailure(
+                "it used \(seconds(used)) of CPU in 1.5s of waiting for nothing: a busy loop, calling "
+                    + "recvfrom() again and again on EAGAIN; sleep in poll(POLLIN) instead, which uses no CPU while it waits"
+            )
         }
         try c.expectExit(run, 0, "after --count 1 datagram the lab must exit 0")
         try expectLines(run, ["\(sender.localAddress): wake up"])
@@ -78,17 +82,19 @@ enum Lab04: GradedLab {
     ) { c in
         let run = try c.run(["--listen", "127.0.0.1:0", "--timeout", "300ms"], within: .seconds(5))
         if run.killed {
-            throw CheckFailure("nothing was sent and --timeout 300ms passed, but the lab was still waiting "
-                + "\(seconds(run.duration)) later: give poll() the time left until the deadline, and when it returns "
-                + "with nothing ready, fail with i/o timeout")
+            throw CheckFailure(
+                "nothing was sent and --timeout 300ms passed, but the lab was still waiting "
+                    + "\(seconds(run.duration)) later: give poll() the time left until the deadline, and when it returns "
+                    + "with nothing ready, fail with i/o timeout")
         }
         try c.expectExit(run, 1, "a timeout is a network error: exit 1")
         guard let first = run.stdoutLines.first, first.hasPrefix("listening on ") else {
             throw CheckFailure("the first line must be `listening on HOST:PORT`; stdout was \(excerpt(run.stdout))")
         }
         if run.duration < .milliseconds(290) {
-            throw CheckFailure("it gave up after \(seconds(run.duration)), before the 300ms timeout: EAGAIN is not a "
-                + "timeout, it only says nothing is queued yet; \(eagainIsNotAnError)")
+            throw CheckFailure(
+                "it gave up after \(seconds(run.duration)), before the 300ms timeout: EAGAIN is not a "
+                    + "timeout, it only says nothing is queued yet; \(eagainIsNotAnError)")
         }
         let want = "read udp \(first.dropFirst("listening on ".count)): i/o timeout\n"
         guard run.stderr == want else {
@@ -135,8 +141,9 @@ enum Lab04: GradedLab {
     static func expectLines(_ run: Finished, _ expected: [String]) throws {
         let got = Array(run.stdoutLines.dropFirst())
         guard got == expected else {
-            throw CheckFailure("expected these lines after `listening on`: \(expected.map { excerpt($0) }.joined(separator: ", ")); "
-                + "got \(got.isEmpty ? "none" : got.map { excerpt($0) }.joined(separator: ", "))")
+            throw CheckFailure(
+                "expected these lines after `listening on`: \(expected.map { excerpt($0) }.joined(separator: ", ")); "
+                    + "got \(got.isEmpty ? "none" : got.map { excerpt($0) }.joined(separator: ", "))")
         }
     }
 }

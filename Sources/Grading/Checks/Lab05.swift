@@ -1,9 +1,9 @@
+import DNS
 // Lab 5 `lookup-host`: `NAME` asks getaddrinfo (only names this machine answers itself are
 // asked here: numeric ones, `localhost` when /etc/hosts has it); `--server ADDR NAME` asks a
 // DNS server directly, which the checks start on loopback for a zone under `test.`: plain
 // answers, a CNAME chain, records slipped in about other names, NXDOMAIN, SERVFAIL, silence.
 import Foundation
-import DNS
 import Sockets
 
 enum Lab05: GradedLab {
@@ -60,20 +60,23 @@ enum Lab05: GradedLab {
         let run = try c.run(["localhost"], within: .seconds(5))
         try c.expectExit(run, 0, "a name that resolves must print its addresses and exit 0")
         guard run.stdoutLines == want else {
-            throw CheckFailure("expected \(want.map { excerpt($0) }.joined(separator: ", ")), one per line, got "
-                + "\(excerpt(run.stdout))")
+            throw CheckFailure(
+                "expected \(want.map { excerpt($0) }.joined(separator: ", ")), one per line, got "
+                    + "\(excerpt(run.stdout))")
         }
     }
 
     static let notADNSName = Check(
-        "getaddrinfo: a name that cannot exist is `lookup NAME: no such host`, exit 1", points: 1, section: "getaddrinfo"
+        "getaddrinfo: a name that cannot exist is `lookup NAME: no such host`, exit 1", points: 1,
+        section: "getaddrinfo"
     ) { c in
         let run = try c.run(["no..such"], within: .seconds(5))
         try c.expectExit(run, 1, "a failed lookup is an error: exit 1")
         let want = "lookup no..such: no such host\n"
         guard run.stderr == want, run.stdout.isEmpty else {
-            throw CheckFailure("expected nothing on stdout and exactly \(excerpt(want)) on stderr, got \(excerpt(run.stdout)) "
-                + "and \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected nothing on stdout and exactly \(excerpt(want)) on stderr, got \(excerpt(run.stdout)) "
+                    + "and \(excerpt(run.stderr))")
         }
     }
 
@@ -94,23 +97,28 @@ enum Lab05: GradedLab {
         ],
         failing: [name("broken.grade.test")],
         silent: [name("silent.grade.test")],
-        extras: [name("sneaky.grade.test"): [
-            .address(name("other.grade.test"), IP("127.0.0.66")!),
-            .cname(name("sneaky.grade.test.other"), name("host.grade.test")),
-        ]])
+        extras: [
+            name("sneaky.grade.test"): [
+                .address(name("other.grade.test"), IP("127.0.0.66")!),
+                .cname(name("sneaky.grade.test.other"), name("host.grade.test")),
+            ]
+        ])
 
     /// Runs `lookup-host --server SERVER ARGUMENTS…`, with a DNS server for `zone`.
     static func ask(_ c: CheckContext, _ arguments: [String]) throws -> (Finished, DNSPeer) {
         let server = try c.dnsServer(zone)
         let run = try c.run(["--server", server.address.description] + arguments, within: .seconds(6))
         let asked = server.questions
-        c.note("peer: the DNS server was asked \(asked.count) question\(asked.count == 1 ? "" : "s")"
-            + (asked.isEmpty ? "" : ": " + asked.map { "\($0.type) \($0.name)" }.joined(separator: ", ")))
+        c.note(
+            "peer: the DNS server was asked \(asked.count) question\(asked.count == 1 ? "" : "s")"
+                + (asked.isEmpty ? "" : ": " + asked.map { "\($0.type) \($0.name)" }.joined(separator: ", ")))
         return (run, server)
     }
 
     static func types(_ server: DNSPeer) -> [String] { server.questions.map(\.type.description) }
-    static func asked(_ server: DNSPeer) -> String { server.questions.isEmpty ? "nothing" : types(server).joined(separator: ", ") }
+    static func asked(_ server: DNSPeer) -> String {
+        server.questions.isEmpty ? "nothing" : types(server).joined(separator: ", ")
+    }
 
     static let answersAThenAAAA = Check(
         "--server: the A addresses, then the AAAA ones, one per line", points: 3, section: "A stub resolver of our own"
@@ -119,8 +127,9 @@ enum Lab05: GradedLab {
         let (run, server) = try ask(c, ["host.grade.test"])
         try c.expectExit(run, 0, "a name with addresses must print them and exit 0")
         guard run.stdoutLines == hostAddresses else {
-            throw CheckFailure("expected the lines \(hostAddresses.joined(separator: ", ")), got \(excerpt(run.stdout)): "
-                + "an A query, then an AAAA query, and the addresses of both, each once")
+            throw CheckFailure(
+                "expected the lines \(hostAddresses.joined(separator: ", ")), got \(excerpt(run.stdout)): "
+                    + "an A query, then an AAAA query, and the addresses of both, each once")
         }
         guard types(server) == ["A", "AAAA"] else {
             throw CheckFailure("expected one A query, then one AAAA query; the server was asked \(asked(server))")
@@ -130,31 +139,37 @@ enum Lab05: GradedLab {
     static let followsCNAMEs = Check(
         "--server: follows a CNAME chain to the addresses at its end", points: 3, section: "A stub resolver of our own"
     ) { c in
-        c.note("peer: alias.grade.test is a CNAME of www.grade.test, itself a CNAME of host.grade.test; each reply "
-            + "carries the whole chain, then host.grade.test's addresses")
+        c.note(
+            "peer: alias.grade.test is a CNAME of www.grade.test, itself a CNAME of host.grade.test; each reply "
+                + "carries the whole chain, then host.grade.test's addresses")
         let (run, _) = try ask(c, ["alias.grade.test"])
         if run.status == 1 && run.stderr.contains("no such host") {
-            throw CheckFailure("the lab said \(excerpt(run.stderr)), but the replies held the addresses: the records owned "
-                + "by alias.grade.test itself are CNAMEs; follow each CNAME from the asked name to its target, then take "
-                + "the addresses owned by the last name of the chain")
+            throw CheckFailure(
+                "the lab said \(excerpt(run.stderr)), but the replies held the addresses: the records owned "
+                    + "by alias.grade.test itself are CNAMEs; follow each CNAME from the asked name to its target, then take "
+                    + "the addresses owned by the last name of the chain")
         }
         try c.expectExit(run, 0, "a name with addresses must print them and exit 0")
         guard run.stdoutLines == hostAddresses else {
-            throw CheckFailure("expected \(hostAddresses.joined(separator: ", ")) (host.grade.test's, at the end of the "
-                + "CNAME chain), got \(excerpt(run.stdout))")
+            throw CheckFailure(
+                "expected \(hostAddresses.joined(separator: ", ")) (host.grade.test's, at the end of the "
+                    + "CNAME chain), got \(excerpt(run.stdout))")
         }
     }
 
     static let ignoresOtherNames = Check(
         "--server: ignores records about names it did not ask for", points: 1, section: "A stub resolver of our own"
     ) { c in
-        c.note("peer: sneaky.grade.test has A 127.0.0.11; its replies also carry A 127.0.0.66 for other.grade.test "
-            + "and a CNAME owned by another name")
+        c.note(
+            "peer: sneaky.grade.test has A 127.0.0.11; its replies also carry A 127.0.0.66 for other.grade.test "
+                + "and a CNAME owned by another name")
         let (run, _) = try ask(c, ["sneaky.grade.test"])
         try c.expectExit(run, 0, "a name with addresses must print them and exit 0")
         guard run.stdoutLines == ["127.0.0.11"] else {
-            throw CheckFailure("expected only 127.0.0.11, got \(excerpt(run.stdout)): take the records owned by the "
-                + "name you asked about (or the end of its CNAME chain); a server may only tell you about what you asked")
+            throw CheckFailure(
+                "expected only 127.0.0.11, got \(excerpt(run.stdout)): take the records owned by the "
+                    + "name you asked about (or the end of its CNAME chain); a server may only tell you about what you asked"
+            )
         }
     }
 
@@ -165,12 +180,14 @@ enum Lab05: GradedLab {
         try c.expectExit(run, 1, "a name that does not exist is a failed lookup: exit 1")
         let want = "lookup nosuch.grade.test on \(server.address): no such host\n"
         guard run.stderr == want, run.stdout.isEmpty else {
-            throw CheckFailure("expected nothing on stdout and exactly \(excerpt(want)) on stderr, got "
-                + "\(excerpt(run.stdout)) and \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected nothing on stdout and exactly \(excerpt(want)) on stderr, got "
+                    + "\(excerpt(run.stdout)) and \(excerpt(run.stderr))")
         }
         guard server.questions.count == 1 else {
-            throw CheckFailure("the server was asked \(asked(server)): NXDOMAIN is an answer, and final; a name that does "
-                + "not exist has no AAAA records either, and asking again gets the same answer: stop at the first")
+            throw CheckFailure(
+                "the server was asked \(asked(server)): NXDOMAIN is an answer, and final; a name that does "
+                    + "not exist has no AAAA records either, and asking again gets the same answer: stop at the first")
         }
     }
 
@@ -180,18 +197,21 @@ enum Lab05: GradedLab {
     ) { c in
         let (run, server) = try ask(c, ["--timeout", "300ms", "--attempts", "2", "silent.grade.test"])
         if run.killed {
-            throw c.failure("the lab was still waiting \(seconds(run.duration)) later: each try must wait at most "
-                + "--timeout", run)
+            throw c.failure(
+                "the lab was still waiting \(seconds(run.duration)) later: each try must wait at most "
+                    + "--timeout", run)
         }
         try c.expectExit(run, 1, "a lookup that times out is a failed lookup: exit 1")
         let prefix = "lookup silent.grade.test on \(server.address): "
         guard run.stderr.hasPrefix(prefix), run.stderr.hasSuffix(": i/o timeout\n") else {
-            throw CheckFailure("expected one line `\(prefix)read udp LOCAL->\(server.address): i/o timeout`, got "
-                + "\(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected one line `\(prefix)read udp LOCAL->\(server.address): i/o timeout`, got "
+                    + "\(excerpt(run.stderr))")
         }
         guard server.questions.count == 2 else {
-            throw CheckFailure("the server was asked \(asked(server)); expected the 2 tries of the A query and no more: "
-                + "a server that did not answer the A query will not answer the AAAA query either")
+            throw CheckFailure(
+                "the server was asked \(asked(server)); expected the 2 tries of the A query and no more: "
+                    + "a server that did not answer the A query will not answer the AAAA query either")
         }
         if run.duration < .milliseconds(580) {
             throw CheckFailure("it gave up after \(seconds(run.duration)): 2 tries of 300ms each take 600ms")
@@ -209,8 +229,9 @@ enum Lab05: GradedLab {
             throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr))")
         }
         guard types(server) == ["A", "A", "AAAA", "AAAA"] else {
-            throw CheckFailure("the server was asked \(asked(server)); expected A, A, AAAA, AAAA: SERVFAIL says only that "
-                + "this server could not find out this time, so it does not end the lookup the way NXDOMAIN does")
+            throw CheckFailure(
+                "the server was asked \(asked(server)); expected A, A, AAAA, AAAA: SERVFAIL says only that "
+                    + "this server could not find out this time, so it does not end the lookup the way NXDOMAIN does")
         }
     }
 }

@@ -57,8 +57,9 @@ enum Lab06: GradedLab {
     ) { c in
         let lab = try c.start(["--listen", "127.0.0.1:0"])
         let address = try c.listeningAddress(lab)
-        c.note("peer: 10 times: one client connects and closes at once (FIN), one connects and resets (RST), "
-            + "then one reads its greeting")
+        c.note(
+            "peer: 10 times: one client connects and closes at once (FIN), one connects and resets (RST), "
+                + "then one reads its greeting")
         for round in 1...10 {
             guard lab.isRunning else { break }
             try? dial("tcp", address, timeout: .seconds(2)).close()
@@ -78,8 +79,10 @@ enum Lab06: GradedLab {
         c.pause(.milliseconds(200))
         if !lab.isRunning {
             let run = c.finish(lab)
-            throw c.failure("the server ended while clients came and went: a client that hangs up makes a write fail "
-                + "with EPIPE or ECONNRESET, and that ends this one connection (log it, close it), never the server", run)
+            throw c.failure(
+                "the server ended while clients came and went: a client that hangs up makes a write fail "
+                    + "with EPIPE or ECONNRESET, and that ends this one connection (log it, close it), never the server",
+                run)
         }
         c.note("peer: every polite client got its greeting, and the server still runs")
         lab.terminate()
@@ -92,7 +95,9 @@ enum Lab06: GradedLab {
         let lab = try c.start(["--listen", "127.0.0.1:0"])
         let address = try c.listeningAddress(lab)
         c.pause(.milliseconds(200))
-        guard let before = lab.descriptorCount() else { throw c.failure("the server ended before any client came", c.finish(lab)) }
+        guard let before = lab.descriptorCount() else {
+            throw c.failure("the server ended before any client came", c.finish(lab))
+        }
         c.note("grader: the server has \(before) descriptors open (/proc/PID/fd)")
         c.note("peer: 40 clients, one after another, each reads the 14 bytes of its greeting, then closes")
         for number in 1...40 {
@@ -114,15 +119,19 @@ enum Lab06: GradedLab {
         guard let after else { throw c.failure("the server ended while clients came", c.finish(lab)) }
         c.note("grader: 40 clients later, and every one of them gone, it has \(after) open")
         if after > before {
-            throw CheckFailure("\(after - before) descriptors more than before the 40 clients: each accepted connection is "
-                + "a descriptor until the server closes it, and the server runs out of them long before memory; close "
-                + "each connection once its greeting is sent (defer), on every path, and keep no reference that holds it open")
+            throw CheckFailure(
+                "\(after - before) descriptors more than before the 40 clients: each accepted connection is "
+                    + "a descriptor until the server closes it, and the server runs out of them long before memory; close "
+                    + "each connection once its greeting is sent (defer), on every path, and keep no reference that holds it open"
+            )
         }
         lab.terminate()
     }
 
     /// Connects `count` clients to the lab (all of them before anyone reads).
-    static func connectAll(_ c: CheckContext, _ lab: LabProcess, _ count: Int, to address: String) throws -> [Connection] {
+    static func connectAll(_ c: CheckContext, _ lab: LabProcess, _ count: Int, to address: String) throws
+        -> [Connection]
+    {
         var clients: [Connection] = []
         c.onCleanup { clients.forEach { $0.close() } }
         for _ in 0..<count {
@@ -136,8 +145,10 @@ enum Lab06: GradedLab {
 
     /// Reads until EOF (nil), `limit` bytes, or the deadline: the bytes, and how the reading
     /// ended when it was not EOF.
-    static func readAll(_ connection: Connection, until deadline: Deadline,
-                        stoppingAt limit: Int = .max) -> (bytes: [UInt8], ending: String?) {
+    static func readAll(
+        _ connection: Connection, until deadline: Deadline,
+        stoppingAt limit: Int = .max
+    ) -> (bytes: [UInt8], ending: String?) {
         connection.setReadDeadline(deadline)
         var bytes: [UInt8] = []
         while bytes.count < limit {
@@ -168,13 +179,15 @@ enum Lab06: GradedLab {
         if !lab.isRunning || bytes.isEmpty {
             let run = c.finish(lab, within: .milliseconds(500))
             if !run.killed {
-                throw c.failure("the server ended while serving its clients; it must greet each one and keep running", run)
+                throw c.failure(
+                    "the server ended while serving its clients; it must greet each one and keep running", run)
             }
         }
         if bytes != greeting {
             throw CheckFailure("expected exactly \(excerpt(greeting)) (14 bytes), got \(excerpt(bytes))")
         }
-        throw CheckFailure("the greeting came, but no EOF: the server must close each connection once its greeting "
-            + "is sent, or the client waits for more, forever")
+        throw CheckFailure(
+            "the greeting came, but no EOF: the server must close each connection once its greeting "
+                + "is sent, or the client waits for more, forever")
     }
 }

@@ -43,13 +43,16 @@ enum Lab07: GradedLab {
     ) { c in
         let certificates = try c.certificates()
         let missing = "/nonexistent/grading/server.pem"
-        let run = try c.run(["--listen", "127.0.0.1:0", "--cert", missing, "--key", certificates.localhostRSA.keyFile],
-                            within: .seconds(6))
+        let run = try c.run(
+            ["--listen", "127.0.0.1:0", "--cert", missing, "--key", certificates.localhostRSA.keyFile],
+            within: .seconds(6))
         try c.expectExit(run, 1, "a certificate that cannot be loaded is an error: exit 1")
         let want = "open \(missing): no such file or directory\n"
         guard run.stderr == want else {
-            throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): the certificate "
-                + "comes from the --cert file (`config.certificateFile`), and the key from --key; TLSContext loads both")
+            throw CheckFailure(
+                "expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): the certificate "
+                    + "comes from the --cert file (`config.certificateFile`), and the key from --key; TLSContext loads both"
+            )
         }
     }
 
@@ -63,17 +66,20 @@ enum Lab07: GradedLab {
         c.note("peer: s_client: \(run.briefly)")
         let output = run.stdoutText
         guard !run.killed else {
-            throw CheckFailure("s_client was still waiting after \(seconds(run.duration)): after the greeting the server "
-                + "must close the connection (close_notify, then close), or the client waits for more, forever")
+            throw CheckFailure(
+                "s_client was still waiting after \(seconds(run.duration)): after the greeting the server "
+                    + "must close the connection (close_notify, then close), or the client waits for more, forever")
         }
         guard run.status == 0, output.contains("New, TLSv1.3") else {
             try serverStillRuns(c, lab)
-            throw CheckFailure("s_client offered TLS 1.3 and the handshake failed (\(lastLine(run.stderr))): a server "
-                + "needs its certificate and key (--cert, --key) and TLSConfig()'s versions, TLS 1.2 to 1.3")
+            throw CheckFailure(
+                "s_client offered TLS 1.3 and the handshake failed (\(lastLine(run.stderr))): a server "
+                    + "needs its certificate and key (--cert, --key) and TLSConfig()'s versions, TLS 1.2 to 1.3")
         }
         guard output.contains("Hello World!\r\n") else {
-            throw CheckFailure("the handshake worked, but s_client did not read \"Hello World!\\r\\n\" before the server "
-                + "closed")
+            throw CheckFailure(
+                "the handshake worked, but s_client did not read \"Hello World!\\r\\n\" before the server "
+                    + "closed")
         }
         c.note("peer: s_client: TLS 1.3, certificate verified, read \"Hello World!\\r\\n\", then the server closed")
     }
@@ -87,8 +93,9 @@ enum Lab07: GradedLab {
         try expectServed(c, lab, results, count: 1, version: "TLSv1.2")
         let suite = results[0].split(separator: " ")[2]
         guard suite.hasPrefix("ECDHE-"), suite.contains("GCM") || suite.contains("CHACHA20") else {
-            throw CheckFailure("TLS 1.2 agreed on \(suite): a TLS 1.2 suite must be ECDHE (forward secret) and AEAD "
-                + "(GCM or ChaCha20-Poly1305), as TLSConfig()'s are")
+            throw CheckFailure(
+                "TLS 1.2 agreed on \(suite): a TLS 1.2 suite must be ECDHE (forward secret) and AEAD "
+                    + "(GCM or ChaCha20-Poly1305), as TLSConfig()'s are")
         }
     }
 
@@ -103,8 +110,9 @@ enum Lab07: GradedLab {
             c.note("peer: s_client offering \(name) only: \(run.briefly)")
             try serverStillRuns(c, lab)
             if run.status == 0 && run.stdoutText.contains("Cipher is") && !run.stdoutText.contains("Cipher is (NONE)") {
-                throw CheckFailure("the server agreed to \(name): TLS 1.0 and 1.1 are deprecated (RFC 8996); the minimum "
-                    + "is TLS 1.2, TLSConfig()'s default")
+                throw CheckFailure(
+                    "the server agreed to \(name): TLS 1.0 and 1.1 are deprecated (RFC 8996); the minimum "
+                        + "is TLS 1.2, TLSConfig()'s default")
             }
         }
         c.note("peer: both refused")
@@ -116,9 +124,15 @@ enum Lab07: GradedLab {
     ) { c in
         let (lab, address, certificates) = try startServer(c)
         let offers = [
-            ("AES256-GCM-SHA384", "RSA key exchange, no forward secrecy: whoever steals the server's key later "
-                + "decrypts every recorded session"),
-            ("ECDHE-RSA-AES128-SHA", "CBC, MAC-then-encrypt unless both ends agree otherwise (RFC 7366): the construction behind the padding oracle attacks"),
+            (
+                "AES256-GCM-SHA384",
+                "RSA key exchange, no forward secrecy: whoever steals the server's key later "
+                    + "decrypts every recorded session"
+            ),
+            (
+                "ECDHE-RSA-AES128-SHA",
+                "CBC, MAC-then-encrypt unless both ends agree otherwise (RFC 7366): the construction behind the padding oracle attacks"
+            ),
         ]
         for (suite, why) in offers {
             let client = try sClient(c, address, certificates, ["-tls1_2", "-cipher", suite])
@@ -126,8 +140,9 @@ enum Lab07: GradedLab {
             c.note("peer: s_client offering only \(suite) over TLS 1.2: \(run.briefly)")
             try serverStillRuns(c, lab)
             if run.status == 0 && run.stdoutText.contains("Cipher is \(suite)") {
-                throw CheckFailure("the server agreed to \(suite): \(why). Keep TLSConfig()'s TLS 1.2 suites, ECDHE "
-                    + "(forward secrecy) with AEAD only; add none of the source's")
+                throw CheckFailure(
+                    "the server agreed to \(suite): \(why). Keep TLSConfig()'s TLS 1.2 suites, ECDHE "
+                        + "(forward secrecy) with AEAD only; add none of the source's")
             }
         }
         c.note("peer: both refused")
@@ -146,8 +161,9 @@ enum Lab07: GradedLab {
         c.note("peer: a plain TCP client sent \"GET / HTTP/1.1…\", read \(excerpt(bytes)), then \(ending ?? "EOF")")
         try serverStillRuns(c, lab)
         if ending?.contains("no EOF") == true {
-            throw CheckFailure("a client that does not speak TLS was never hung up on: its handshake has failed, and the "
-                + "server should close that connection")
+            throw CheckFailure(
+                "a client that does not speak TLS was never hung up on: its handshake has failed, and the "
+                    + "server should close that connection")
         }
         let results = try pythonClients(c, address, certificates)
         try expectServed(c, lab, results, count: 1, version: nil)
@@ -164,15 +180,17 @@ enum Lab07: GradedLab {
         let results = try pythonClients(c, address, certificates, within: .seconds(6))
         guard !results.isEmpty else {
             try serverStillRuns(c, lab)
-            throw CheckFailure("while one client said nothing, the next waited 6s and got no handshake: the handshake "
-                + "runs in the accept loop, so one silent client stops everyone behind it (for --handshake-timeout 20s); "
-                + "give each client its own thread, and shake hands there")
+            throw CheckFailure(
+                "while one client said nothing, the next waited 6s and got no handshake: the handshake "
+                    + "runs in the accept loop, so one silent client stops everyone behind it (for --handshake-timeout 20s); "
+                    + "give each client its own thread, and shake hands there")
         }
         try expectServed(c, lab, results, count: 1, version: nil)
     }
 
     static let handshakeTimeout = Check(
-        "--handshake-timeout 1s: a client that says nothing is hung up on after about 1s", points: 3, limit: .seconds(20),
+        "--handshake-timeout 1s: a client that says nothing is hung up on after about 1s", points: 3,
+        limit: .seconds(20),
         section: "The server"
     ) { c in
         let (lab, address, _) = try startServer(c, ["--handshake-timeout", "1s"])
@@ -185,9 +203,10 @@ enum Lab07: GradedLab {
         c.note("peer: read \(excerpt(bytes)), then \(ending ?? "EOF") after \(seconds(waited))")
         try serverStillRuns(c, lab)
         if ending?.contains("no EOF") == true {
-            throw CheckFailure("the silent client was still connected after \(seconds(waited)): with --handshake-timeout 1s, "
-                + "a handshake that has not finished after 1s must give up (config.handshakeTimeout), or anyone can hold "
-                + "the server's threads and descriptors with connections that never speak")
+            throw CheckFailure(
+                "the silent client was still connected after \(seconds(waited)): with --handshake-timeout 1s, "
+                    + "a handshake that has not finished after 1s must give up (config.handshakeTimeout), or anyone can hold "
+                    + "the server's threads and descriptors with connections that never speak")
         }
         if waited < .milliseconds(800) {
             throw CheckFailure("the server hung up after \(seconds(waited)), before the 1s handshake timeout")
@@ -207,13 +226,16 @@ enum Lab07: GradedLab {
     // MARK: The server and its clients
 
     static func serverArguments(_ certificates: CheckCertificates) -> [String] {
-        ["--listen", "127.0.0.1:0", "--cert", certificates.localhostRSA.certificateFile,
-         "--key", certificates.localhostRSA.keyFile]
+        [
+            "--listen", "127.0.0.1:0", "--cert", certificates.localhostRSA.certificateFile,
+            "--key", certificates.localhostRSA.keyFile,
+        ]
     }
 
     /// The lab's server role with the RSA certificate for localhost: its address.
     static func startServer(_ c: CheckContext, _ extra: [String] = []) throws
-        -> (lab: LabProcess, address: String, certificates: CheckCertificates) {
+        -> (lab: LabProcess, address: String, certificates: CheckCertificates)
+    {
         let certificates = try c.certificates()
         c.note("grader: a throwaway CA, and an RSA certificate it signed for localhost, 127.0.0.1, ::1")
         let lab = try c.start(serverArguments(certificates) + extra)
@@ -223,18 +245,24 @@ enum Lab07: GradedLab {
     /// A server that has ended while its clients came fails the check, with how it ended.
     static func serverStillRuns(_ c: CheckContext, _ lab: LabProcess) throws {
         guard !lab.isRunning else { return }
-        throw c.failure("the server ended while its clients came: a client's failure must end that client only, and "
-            + "the server keep serving", c.finish(lab, within: .milliseconds(500)))
+        throw c.failure(
+            "the server ended while its clients came: a client's failure must end that client only, and "
+                + "the server keep serving", c.finish(lab, within: .milliseconds(500)))
     }
 
     /// `openssl s_client` trusting the checks' CA and checking the name localhost. Without
     /// `-ign_eof` it hangs up right after the handshake (its stdin is empty).
-    static func sClient(_ c: CheckContext, _ address: String, _ certificates: CheckCertificates,
-                        _ flags: [String]) throws -> LabProcess {
-        try c.program(["openssl", "s_client", "-connect", address, "-CAfile", certificates.ca.certificateFile,
-                       "-verify_return_error", "-verify_hostname", "localhost", "-servername", "localhost"] + flags,
-                      shown: "openssl s_client -connect \(address) -CAfile ca.pem -verify_return_error "
-                        + "-verify_hostname localhost " + flags.joined(separator: " "))
+    static func sClient(
+        _ c: CheckContext, _ address: String, _ certificates: CheckCertificates,
+        _ flags: [String]
+    ) throws -> LabProcess {
+        try c.program(
+            [
+                "openssl", "s_client", "-connect", address, "-CAfile", certificates.ca.certificateFile,
+                "-verify_return_error", "-verify_hostname", "localhost", "-servername", "localhost",
+            ] + flags,
+            shown: "openssl s_client -connect \(address) -CAfile ca.pem -verify_return_error "
+                + "-verify_hostname localhost " + flags.joined(separator: " "))
     }
 
     /// Python's ssl client: `count` connections, one after another, each reading to the end.
@@ -258,13 +286,16 @@ enum Lab07: GradedLab {
 
     /// Runs Python's client and returns one line per connection: `served VERSION SUITE HEX`
     /// or `failed …`. Fewer lines than `count`: it was still waiting after `within`.
-    static func pythonClients(_ c: CheckContext, _ address: String, _ certificates: CheckCertificates,
-                              version: String = "any", count: Int = 1, within: Duration = .seconds(10)) throws -> [String] {
+    static func pythonClients(
+        _ c: CheckContext, _ address: String, _ certificates: CheckCertificates,
+        version: String = "any", count: Int = 1, within: Duration = .seconds(10)
+    ) throws -> [String] {
         let (host, port) = try Address.split(address)
         let offer = version == "any" ? "" : " offering \(version.replacingOccurrences(of: "_", with: ".")) only"
-        let python = try c.python(clientScript, [host, String(port), certificates.ca.certificateFile, version, String(count)],
-                                  shown: "python3: \(count) ssl client\(count == 1 ? "" : "s")\(offer), verifying "
-                                    + "localhost against ca.pem, each reading until the server closes")
+        let python = try c.python(
+            clientScript, [host, String(port), certificates.ca.certificateFile, version, String(count)],
+            shown: "python3: \(count) ssl client\(count == 1 ? "" : "s")\(offer), verifying "
+                + "localhost against ca.pem, each reading until the server closes")
         let run = python.finish(until: min(.now + within, c.deadline))
         let lines = run.stdoutLines.filter { $0.hasPrefix("served ") || $0.hasPrefix("failed ") }
         for line in lines {
@@ -277,14 +308,18 @@ enum Lab07: GradedLab {
             }
         }
         if lines.count < count {
-            c.note("peer: python: still waiting after \(seconds(run.duration))\(run.stderr.isEmpty ? "" : "; \(lastLine(run.stderr))")")
+            c.note(
+                "peer: python: still waiting after \(seconds(run.duration))\(run.stderr.isEmpty ? "" : "; \(lastLine(run.stderr))")"
+            )
         }
         return lines
     }
 
     /// Each of Python's `count` connections must have read exactly the greeting (over
     /// `version`, when given).
-    static func expectServed(_ c: CheckContext, _ lab: LabProcess, _ results: [String], count: Int, version: String?) throws {
+    static func expectServed(_ c: CheckContext, _ lab: LabProcess, _ results: [String], count: Int, version: String?)
+        throws
+    {
         for line in results.prefix(count) {
             let words = line.split(separator: " ")
             guard line.hasPrefix("served "), words.count == 4 else {
@@ -296,13 +331,15 @@ enum Lab07: GradedLab {
             }
             let bytes = hexBytes(words[3])
             guard bytes == greeting else {
-                throw CheckFailure("expected exactly \(excerpt(greeting)) (14 bytes), then close_notify; got \(excerpt(bytes))")
+                throw CheckFailure(
+                    "expected exactly \(excerpt(greeting)) (14 bytes), then close_notify; got \(excerpt(bytes))")
             }
         }
         if results.count < count {
             try serverStillRuns(c, lab)
-            throw CheckFailure("the client waited and got no greeting: the server should shake hands with each client and "
-                + "greet it at once")
+            throw CheckFailure(
+                "the client waited and got no greeting: the server should shake hands with each client and "
+                    + "greet it at once")
         }
     }
 

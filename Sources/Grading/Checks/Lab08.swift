@@ -33,10 +33,11 @@ enum Lab08: GradedLab {
         let full = try c.fullQueue()
         let run = try c.run(["--dial", full.description, "--timeout", "500ms"], within: .seconds(6))
         if run.killed {
-            throw c.failure("nobody answers a SYN sent to a full accept queue, and the lab was still waiting "
-                + "\(seconds(run.duration)) later, with --timeout 500ms: a blocking connect() waits as long as the "
-                + "kernel resends the SYN (minutes); connect on a nonblocking socket, then poll(POLLOUT) with the time "
-                + "left until the deadline, and fail with i/o timeout when poll says the time is up", run)
+            throw c.failure(
+                "nobody answers a SYN sent to a full accept queue, and the lab was still waiting "
+                    + "\(seconds(run.duration)) later, with --timeout 500ms: a blocking connect() waits as long as the "
+                    + "kernel resends the SYN (minutes); connect on a nonblocking socket, then poll(POLLOUT) with the time "
+                    + "left until the deadline, and fail with i/o timeout when poll says the time is up", run)
         }
         try c.expectExit(run, 1, "a dial that times out is a network error: exit 1")
         let want = "dial tcp \(full): i/o timeout\n"
@@ -44,40 +45,47 @@ enum Lab08: GradedLab {
             throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr))")
         }
         if run.duration < .milliseconds(480) {
-            throw CheckFailure("it gave up after \(seconds(run.duration)), before the 500ms asked: wait in poll() "
-                + "until the deadline itself")
+            throw CheckFailure(
+                "it gave up after \(seconds(run.duration)), before the 500ms asked: wait in poll() "
+                    + "until the deadline itself")
         }
         if run.duration > .seconds(3) {
-            throw CheckFailure("it took \(seconds(run.duration)) to give up, for a 500ms timeout: poll() must be given "
-                + "the time left until the deadline, not more")
+            throw CheckFailure(
+                "it took \(seconds(run.duration)) to give up, for a 500ms timeout: poll() must be given "
+                    + "the time left until the deadline, not more")
         }
     }
 
     static let refusedAtOnce = Check(
-        "a refused connect fails at once, with its reason from SO_ERROR", points: 2, section: "Underneath: the system calls"
+        "a refused connect fails at once, with its reason from SO_ERROR", points: 2,
+        section: "Underneath: the system calls"
     ) { c in
         let port = try c.closedPort()
         c.note("peer: nobody listens on 127.0.0.1:\(port)")
         let run = try c.run(["--dial", "127.0.0.1:\(port)", "--timeout", "10s"], within: .seconds(6))
         if run.killed {
-            throw c.failure("the kernel answered the SYN with a RST at once, but the lab was still waiting "
-                + "\(seconds(run.duration)) later: poll() wakes when the handshake is over, refused included", run)
+            throw c.failure(
+                "the kernel answered the SYN with a RST at once, but the lab was still waiting "
+                    + "\(seconds(run.duration)) later: poll() wakes when the handshake is over, refused included", run)
         }
         try c.expectExit(run, 1, "a refused connection is a network error: exit 1")
         let want = "dial tcp 127.0.0.1:\(port): connect: connection refused\n"
         guard run.stderr == want else {
-            throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): once poll() says "
-                + "writable, the handshake is over, one way or the other; SO_ERROR (`socket.pendingError()`) says "
-                + "which, and a nonzero errno there is the connect's failure")
+            throw CheckFailure(
+                "expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): once poll() says "
+                    + "writable, the handshake is over, one way or the other; SO_ERROR (`socket.pendingError()`) says "
+                    + "which, and a nonzero errno there is the connect's failure")
         }
         if run.duration > .seconds(3) {
-            throw CheckFailure("a refusal is an answer, not silence: it should not wait for the 10s timeout "
-                + "(it took \(seconds(run.duration)))")
+            throw CheckFailure(
+                "a refusal is an answer, not silence: it should not wait for the 10s timeout "
+                    + "(it took \(seconds(run.duration)))")
         }
     }
 
     static let copiesALiveServer = Check(
-        "connects to a live server and copies its 100000 bytes until EOF", points: 3, section: "Underneath: the system calls"
+        "connects to a live server and copies its 100000 bytes until EOF", points: 3,
+        section: "Underneath: the system calls"
     ) { c in
         let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 251) }
         let server = try c.tcpServer { try $0.write(bytes) }
@@ -87,7 +95,9 @@ enum Lab08: GradedLab {
         try Lab03.expectCopy(run, bytes)
     }
 
-    static let dialsIPv6 = Check("dials an IPv6 address ([::1]:PORT)", points: 1, section: "Underneath: the system calls") { c in
+    static let dialsIPv6 = Check(
+        "dials an IPv6 address ([::1]:PORT)", points: 1, section: "Underneath: the system calls"
+    ) { c in
         let hello = Array("Hello World!\r\n".utf8)
         let server = try c.tcpServer(host: "::1") { try $0.write(hello) }
         c.note("peer: sends \(excerpt(hello)), then closes")
@@ -106,18 +116,22 @@ enum Lab08: GradedLab {
             _ = try? connection.read(maxLength: 1)  // until the lab hangs up, or 3s
         }
         c.note("peer: sends \"partial\", then nothing until the lab hangs up (closing itself after 3s)")
-        let run = try c.run(["--dial", server.address, "--timeout", "2s", "--read-timeout", "300ms"], within: .seconds(6))
+        let run = try c.run(
+            ["--dial", server.address, "--timeout", "2s", "--read-timeout", "300ms"], within: .seconds(6))
         if !run.killed && run.status == 0 {
-            throw CheckFailure("the lab waited for the server's close (\(seconds(run.duration))): with --read-timeout 300ms, "
-                + "a read that has waited 300ms for bytes must fail with i/o timeout")
+            throw CheckFailure(
+                "the lab waited for the server's close (\(seconds(run.duration))): with --read-timeout 300ms, "
+                    + "a read that has waited 300ms for bytes must fail with i/o timeout")
         }
         try c.expectExit(run, 1, "a read that times out is a network error: exit 1")
         guard run.stdout == partial else {
-            throw CheckFailure("the bytes before the silence should be copied: expected \(excerpt(partial)), "
-                + "got \(excerpt(run.stdout))")
+            throw CheckFailure(
+                "the bytes before the silence should be copied: expected \(excerpt(partial)), "
+                    + "got \(excerpt(run.stdout))")
         }
         guard run.stderr.hasPrefix("read tcp "), run.stderr.hasSuffix("->\(server.address): i/o timeout\n") else {
-            throw CheckFailure("expected one line `read tcp LOCAL->\(server.address): i/o timeout`, got \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected one line `read tcp LOCAL->\(server.address): i/o timeout`, got \(excerpt(run.stderr))")
         }
         if run.duration < .milliseconds(280) || run.duration > .milliseconds(2500) {
             throw CheckFailure("it gave up after \(seconds(run.duration)); the read deadline was 300ms")
@@ -134,8 +148,9 @@ enum Lab08: GradedLab {
         try c.expectExit(run, 1, "a dial whose deadline has passed is a network error: exit 1")
         let want = "dial tcp \(live.address): i/o timeout\n"
         guard run.stderr == want else {
-            throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): as in Go, a "
-                + "negative timeout is a deadline already past")
+            throw CheckFailure(
+                "expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr)): as in Go, a "
+                    + "negative timeout is a deadline already past")
         }
     }
 }

@@ -40,9 +40,11 @@ enum Lab09: GradedLab {
         section: "Our Swift"
     ) { c in
         let certificates = try c.certificates()
-        let port = try pythonServer(c, certificates.localhost, "for localhost, 127.0.0.1, ::1, signed by the CA in --ca",
-                                    bytes: 50_000)
-        let run = try c.run(["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(10))
+        let port = try pythonServer(
+            c, certificates.localhost, "for localhost, 127.0.0.1, ::1, signed by the CA in --ca",
+            bytes: 50_000)
+        let run = try c.run(
+            ["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(10))
         try expectCopied(c, run, payload(50_000), dialed: "localhost")
     }
 
@@ -52,16 +54,20 @@ enum Lab09: GradedLab {
     ) { c in
         let certificates = try c.certificates()
         let text = "hello from openssl s_server\n"
-        let server = try c.program(["openssl", "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-naccept", "1",
-                                    "-cert", certificates.localhost.certificateFile, "-key", certificates.localhost.keyFile],
-                                   shown: "openssl s_server -accept 127.0.0.1:0 -tls1_2 -cert localhost.pem -key localhost.key",
-                                   input: text)
+        let server = try c.program(
+            [
+                "openssl", "s_server", "-accept", "127.0.0.1:0", "-tls1_2", "-naccept", "1",
+                "-cert", certificates.localhost.certificateFile, "-key", certificates.localhost.keyFile,
+            ],
+            shown: "openssl s_server -accept 127.0.0.1:0 -tls1_2 -cert localhost.pem -key localhost.key",
+            input: text)
         guard let accept = c.line(of: server, startingWith: "ACCEPT ") else {
             throw CheckError("openssl s_server did not start: \(server.finish(until: .now + .seconds(1)).briefly)")
         }
         let address = String(accept.dropFirst("ACCEPT ".count))
-        c.note("peer: s_server listens on \(address) with a certificate for localhost, 127.0.0.1, ::1, TLS 1.2 only, "
-            + "and sends \(excerpt(text)) to whoever connects")
+        c.note(
+            "peer: s_server listens on \(address) with a certificate for localhost, 127.0.0.1, ::1, TLS 1.2 only, "
+                + "and sends \(excerpt(text)) to whoever connects")
         let lab = try c.start(["--dial", address, "--ca", certificates.ca.certificateFile])
         let line = lab.line(0, until: min(.now + .seconds(8), c.deadline))
         c.note("peer: s_server is stopped (its socket closed without close_notify)")
@@ -79,15 +85,19 @@ enum Lab09: GradedLab {
         points: 4, limit: .seconds(20), section: "What \"verified\" means"
     ) { c in
         let certificates = try c.certificates()
-        let port = try pythonServer(c, certificates.elsewhere, "for elsewhere.test only, signed by the CA in --ca "
-                                        + "(a real certificate, for another name: what an impostor holds)", count: 2)
+        let port = try pythonServer(
+            c, certificates.elsewhere,
+            "for elsewhere.test only, signed by the CA in --ca "
+                + "(a real certificate, for another name: what an impostor holds)", count: 2)
         for host in ["localhost", "127.0.0.1"] {
-            let run = try c.run(["--dial", "\(host):\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
-            try expectRefused(c, run, saying: "certificate is valid for elsewhere.test, not \(host)",
-                              lesson: "the lab dialed \(host) and accepted a certificate valid for elsewhere.test only: "
-                                + "the certificate must name the host name you dialed (an address: among its IP entries), "
-                                + "or --server-name when it is given. A valid certificate for some other name is exactly "
-                                + "what an impostor holds; the name is checked, like the chain, unless --insecure")
+            let run = try c.run(
+                ["--dial", "\(host):\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
+            try expectRefused(
+                c, run, saying: "certificate is valid for elsewhere.test, not \(host)",
+                lesson: "the lab dialed \(host) and accepted a certificate valid for elsewhere.test only: "
+                    + "the certificate must name the host name you dialed (an address: among its IP entries), "
+                    + "or --server-name when it is given. A valid certificate for some other name is exactly "
+                    + "what an impostor holds; the name is checked, like the chain, unless --insecure")
         }
     }
 
@@ -97,11 +107,13 @@ enum Lab09: GradedLab {
     ) { c in
         let certificates = try c.certificates()
         let port = try pythonServer(c, certificates.untrusted, "for localhost, signed by somebody else's CA")
-        let run = try c.run(["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
-        try expectRefused(c, run, saying: "certificate signed by unknown authority",
-                          lesson: "the lab accepted a certificate signed by a CA it was not told to trust: only the CAs "
-                            + "in --ca (or, without it, the system's roots) may vouch for a server. Verification stays "
-                            + "on unless --insecure")
+        let run = try c.run(
+            ["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
+        try expectRefused(
+            c, run, saying: "certificate signed by unknown authority",
+            lesson: "the lab accepted a certificate signed by a CA it was not told to trust: only the CAs "
+                + "in --ca (or, without it, the system's roots) may vouch for a server. Verification stays "
+                + "on unless --insecure")
     }
 
     static let expired = Check(
@@ -109,11 +121,14 @@ enum Lab09: GradedLab {
         section: "What \"verified\" means"
     ) { c in
         let certificates = try c.certificates()
-        let port = try pythonServer(c, certificates.expired, "for localhost, signed by the CA in --ca, expired yesterday")
-        let run = try c.run(["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
-        try expectRefused(c, run, saying: "certificate has expired",
-                          lesson: "the lab accepted a certificate that expired yesterday: every certificate in the chain "
-                            + "must be in date. Verification stays on unless --insecure")
+        let port = try pythonServer(
+            c, certificates.expired, "for localhost, signed by the CA in --ca, expired yesterday")
+        let run = try c.run(
+            ["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile], within: .seconds(8))
+        try expectRefused(
+            c, run, saying: "certificate has expired",
+            lesson: "the lab accepted a certificate that expired yesterday: every certificate in the chain "
+                + "must be in date. Verification stays on unless --insecure")
     }
 
     static let selfSigned = Check(
@@ -123,10 +138,11 @@ enum Lab09: GradedLab {
         let certificates = try c.certificates()
         let port = try pythonServer(c, certificates.selfSigned, "for localhost, signed by its own key")
         let run = try c.run(["--dial", "localhost:\(port)"], within: .seconds(8))
-        try expectRefused(c, run, saying: "certificate signed by unknown authority",
-                          lesson: "with no --ca the lab must trust the system's roots, and a certificate signed by its "
-                            + "own key chains to none of them: anyone can make one. Verification is on by default, "
-                            + "and stays on unless --insecure")
+        try expectRefused(
+            c, run, saying: "certificate signed by unknown authority",
+            lesson: "with no --ca the lab must trust the system's roots, and a certificate signed by its "
+                + "own key chains to none of them: anyone can make one. Verification is on by default, "
+                + "and stays on unless --insecure")
     }
 
     static let insecure = Check(
@@ -134,19 +150,23 @@ enum Lab09: GradedLab {
         section: "What the source gets wrong (4.2.3)"
     ) { c in
         let certificates = try c.certificates()
-        let port = try pythonServer(c, certificates.elsewhere, "for elsewhere.test only, signed by the CA in --ca",
-                                    text: impostor)
-        let run = try c.run(["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile, "--insecure"],
-                            within: .seconds(8))
+        let port = try pythonServer(
+            c, certificates.elsewhere, "for elsewhere.test only, signed by the CA in --ca",
+            text: impostor)
+        let run = try c.run(
+            ["--dial", "localhost:\(port)", "--ca", certificates.ca.certificateFile, "--insecure"],
+            within: .seconds(8))
         if run.status == 1 {
-            throw CheckFailure("with --insecure the lab refused the certificate (\(lastLine(run.stderr))): --insecure is "
-                + "Go's InsecureSkipVerify, `config.insecureSkipVerify = insecure`, and accepts any certificate")
+            throw CheckFailure(
+                "with --insecure the lab refused the certificate (\(lastLine(run.stderr))): --insecure is "
+                    + "Go's InsecureSkipVerify, `config.insecureSkipVerify = insecure`, and accepts any certificate")
         }
         try c.expectExit(run, 0, "with --insecure the lab must connect, copy, and exit 0")
         try Lab03.expectCopy(run, Array(impostor.utf8))
         guard run.stderr.contains("WARNING: --insecure") else {
-            throw CheckFailure("the lab said nothing about skipping verification: stderr should carry its `WARNING: "
-                + "--insecure` line; got \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "the lab said nothing about skipping verification: stderr should carry its `WARNING: "
+                    + "--insecure` line; got \(excerpt(run.stderr))")
         }
     }
 
@@ -155,21 +175,31 @@ enum Lab09: GradedLab {
         section: "What \"verified\" means"
     ) { c in
         let certificates = try c.certificates()
-        let port = try pythonServer(c, certificates.elsewhere, "for elsewhere.test only, signed by the CA in --ca",
-                                    text: elsewhere)
-        let run = try c.run(["--dial", "127.0.0.1:\(port)", "--ca", certificates.ca.certificateFile,
-                             "--server-name", "elsewhere.test"], within: .seconds(8))
+        let port = try pythonServer(
+            c, certificates.elsewhere, "for elsewhere.test only, signed by the CA in --ca",
+            text: elsewhere)
+        let run = try c.run(
+            [
+                "--dial", "127.0.0.1:\(port)", "--ca", certificates.ca.certificateFile,
+                "--server-name", "elsewhere.test",
+            ], within: .seconds(8))
         if run.status == 1 && run.stderr.contains("not 127.0.0.1") {
-            throw CheckFailure("the lab checked the certificate against 127.0.0.1, the --dial host: with --server-name "
-                + "elsewhere.test, the name to check (and to send as SNI) is elsewhere.test")
+            throw CheckFailure(
+                "the lab checked the certificate against 127.0.0.1, the --dial host: with --server-name "
+                    + "elsewhere.test, the name to check (and to send as SNI) is elsewhere.test")
         }
         try expectCopied(c, run, Array(elsewhere.utf8), dialed: "elsewhere.test")
-        let good = try pythonServer(c, certificates.localhost, "for localhost, 127.0.0.1, ::1, signed by the CA in --ca")
-        let other = try c.run(["--dial", "localhost:\(good)", "--ca", certificates.ca.certificateFile,
-                               "--server-name", "elsewhere.test"], within: .seconds(8))
-        try expectRefused(c, other, saying: "not elsewhere.test",
-                          lesson: "--server-name elsewhere.test says which server we mean, and this certificate is for "
-                            + "localhost: the name checked must be --server-name's, not the host dialed")
+        let good = try pythonServer(
+            c, certificates.localhost, "for localhost, 127.0.0.1, ::1, signed by the CA in --ca")
+        let other = try c.run(
+            [
+                "--dial", "localhost:\(good)", "--ca", certificates.ca.certificateFile,
+                "--server-name", "elsewhere.test",
+            ], within: .seconds(8))
+        try expectRefused(
+            c, other, saying: "not elsewhere.test",
+            lesson: "--server-name elsewhere.test says which server we mean, and this certificate is for "
+                + "localhost: the name checked must be --server-name's, not the host dialed")
     }
 
     // MARK: Servers, and what must come of them
@@ -205,12 +235,16 @@ enum Lab09: GradedLab {
 
     /// Starts Python's server with `identity`'s certificate, sending `bytes` (nil: `text`)
     /// to each client; returns its port.
-    static func pythonServer(_ c: CheckContext, _ identity: Identity, _ about: String, bytes: Int? = nil,
-                             text: String = "hello from a server that must not be believed\r\n", count: Int = 1) throws -> UInt16 {
+    static func pythonServer(
+        _ c: CheckContext, _ identity: Identity, _ about: String, bytes: Int? = nil,
+        text: String = "hello from a server that must not be believed\r\n", count: Int = 1
+    ) throws -> UInt16 {
         let what = bytes.map { "pattern:\($0)" } ?? text.utf8.map { String(format: "%02x", $0) }.joined()
-        let python = try c.python(serverScript, [identity.certificateFile, identity.keyFile, String(count), what],
-                                  shown: "python3: an ssl server on 127.0.0.1 with a certificate \(about)")
-        guard let line = c.line(of: python, startingWith: "port "), let port = UInt16(line.dropFirst("port ".count)) else {
+        let python = try c.python(
+            serverScript, [identity.certificateFile, identity.keyFile, String(count), what],
+            shown: "python3: an ssl server on 127.0.0.1 with a certificate \(about)")
+        guard let line = c.line(of: python, startingWith: "port "), let port = UInt16(line.dropFirst("port ".count))
+        else {
             throw CheckError("Python's TLS server did not start: \(python.finish(until: .now + .seconds(1)).briefly)")
         }
         let sends = bytes.map { "\($0) bytes (every byte value)" } ?? excerpt(text)
@@ -223,12 +257,14 @@ enum Lab09: GradedLab {
         if run.status == 1 {
             let line = lastLine(run.stderr)
             if line.contains("signed by unknown authority") {
-                throw CheckFailure("the lab refused a good certificate (\(line)): it is signed by the CA in --ca, so "
-                    + "trust that file (`config.caFile`); without it only the system's roots are trusted")
+                throw CheckFailure(
+                    "the lab refused a good certificate (\(line)): it is signed by the CA in --ca, so "
+                        + "trust that file (`config.caFile`); without it only the system's roots are trusted")
             }
             if line.contains("certificate is valid for") {
-                throw CheckFailure("the lab refused a good certificate (\(line)): the name to check is \(name), "
-                    + "--server-name when given, or else the host of the --dial address")
+                throw CheckFailure(
+                    "the lab refused a good certificate (\(line)): the name to check is \(name), "
+                        + "--server-name when given, or else the host of the --dial address")
             }
         }
         try c.expectExit(run, 0, "the lab must shake hands, copy what the server sends, and exit 0 when it closes")
@@ -243,12 +279,15 @@ enum Lab09: GradedLab {
         }
         try c.expectExit(run, 1, "a certificate that fails verification ends the handshake: a network error, exit 1")
         guard run.stdout.isEmpty else {
-            throw CheckFailure("nothing from a server that failed verification may reach stdout; got \(excerpt(run.stdout))")
+            throw CheckFailure(
+                "nothing from a server that failed verification may reach stdout; got \(excerpt(run.stdout))")
         }
         let lines = run.stderr.split(separator: "\n")
         guard lines.count == 1, lines[0].contains("tls: failed to verify certificate"), lines[0].contains(reason) else {
-            throw CheckFailure("expected one line on stderr, the handshake's failure and its reason "
-                + "(`handshake tcp …: tls: failed to verify certificate: x509: …\(reason)…`); got \(excerpt(run.stderr))")
+            throw CheckFailure(
+                "expected one line on stderr, the handshake's failure and its reason "
+                    + "(`handshake tcp …: tls: failed to verify certificate: x509: …\(reason)…`); got \(excerpt(run.stderr))"
+            )
         }
     }
 }

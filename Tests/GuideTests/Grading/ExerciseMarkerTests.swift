@@ -20,16 +20,20 @@ import Testing
     @Test func aRegionBecomesOneStubThatKeepsItsIndentation() {
         let (regions, errors) = Exercises.regions(in: source, file: "Labs/07-x/main.swift")
         #expect(errors.isEmpty)
-        #expect(regions == [SolutionRegion(begin: 5, end: 8, task: "add \"one\" \\ more", section: "the section", indent: "    ")])
+        #expect(
+            regions == [
+                SolutionRegion(begin: 5, end: 8, task: "add \"one\" \\ more", section: "the section", indent: "    ")
+            ])
         let stubbed = Exercises.stubbed(source, regions: regions, lab: 7, chapter: "Chapters/07-x.md")
-        #expect(stubbed == """
-            import LabKit
+        #expect(
+            stubbed == """
+                import LabKit
 
-            func f() throws -> Int {
-                let a = 1
-                exercise(lab: 7, task: "add \\"one\\" \\\\ more", chapter: "Chapters/07-x.md § the section")
-            }
-            """)
+                func f() throws -> Int {
+                    let a = 1
+                    exercise(lab: 7, task: "add \\"one\\" \\\\ more", chapter: "Chapters/07-x.md § the section")
+                }
+                """)
     }
 
     @Test func aFileWithoutLabKitGetsTheImport() {
@@ -42,13 +46,16 @@ import Testing
 
     @Test func nestedUnterminatedAndStrayMarkersAreErrorsWithFileAndLine() {
         let nested = "// BEGIN SOLUTION: a\n// BEGIN SOLUTION: b\n// END SOLUTION\n"
-        #expect(Exercises.regions(in: nested, file: "Labs/01-a/main.swift").errors.map(\.description)
+        #expect(
+            Exercises.regions(in: nested, file: "Labs/01-a/main.swift").errors.map(\.description)
                 == ["Labs/01-a/main.swift:2: BEGIN SOLUTION inside the region begun at line 1: regions do not nest"])
         let open = "x\n  // BEGIN SOLUTION: a\ny\n"
-        #expect(Exercises.regions(in: open, file: "f.swift").errors.map(\.description)
+        #expect(
+            Exercises.regions(in: open, file: "f.swift").errors.map(\.description)
                 == ["f.swift:2: BEGIN SOLUTION without an END SOLUTION (unterminated)"])
         let stray = "// END SOLUTION\n"
-        #expect(Exercises.regions(in: stray, file: "f.swift").errors.map(\.description)
+        #expect(
+            Exercises.regions(in: stray, file: "f.swift").errors.map(\.description)
                 == ["f.swift:1: END SOLUTION without a BEGIN SOLUTION"])
     }
 
@@ -67,7 +74,10 @@ import Testing
 
     @Test func everyLabsMarkersAreWellFormed() throws {
         let labs = Paths.root.appendingPathComponent("Labs")
-        let files = FileManager.default.enumerator(atPath: labs.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let files =
+            FileManager.default.enumerator(atPath: labs.path)?.compactMap { $0 as? String }.filter {
+                $0.hasSuffix(".swift")
+            } ?? []
         #expect(!files.isEmpty)
         for file in files {
             let text = try String(contentsOf: labs.appendingPathComponent(file), encoding: .utf8)
@@ -83,11 +93,15 @@ import Testing
         let folder = Paths.root.appendingPathComponent("Sources/Grading/Checks")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         let numbers = files.compactMap { $0.wholeMatch(of: /Lab([0-9]{2})\.swift/).flatMap { Int($0.1) } }.sorted()
-        #expect(Registry.labs.map(\.number) == numbers, "each Checks/LabNN.swift declares `enum LabNN: GradedLab`, listed in `Registry.labs`")
-        let labFolders = try FileManager.default.contentsOfDirectory(atPath: Paths.root.appendingPathComponent("Labs").path)
+        #expect(
+            Registry.labs.map(\.number) == numbers,
+            "each Checks/LabNN.swift declares `enum LabNN: GradedLab`, listed in `Registry.labs`")
+        let labFolders = try FileManager.default.contentsOfDirectory(
+            atPath: Paths.root.appendingPathComponent("Labs").path)
         for lab in Registry.labs {
             let folder = String(format: "%02d-%@", lab.number, lab.executable)
-            #expect(labFolders.contains(folder), "lab \(lab.number)'s checks name `\(lab.executable)`: no Labs/\(folder)")
+            #expect(
+                labFolders.contains(folder), "lab \(lab.number)'s checks name `\(lab.executable)`: no Labs/\(folder)")
             #expect(lab.possible > 0 && lab.checks.allSatisfy { $0.points > 0 })
             #expect(Set(lab.checks.map(\.name)).count == lab.checks.count, "check names must be unique within a lab")
             #expect(!lab.hints.isEmpty, "lab \(lab.number) has no hints")
@@ -99,14 +113,19 @@ import Testing
     @Test func everyLabWithExercisesHasChecks() throws {
         let labs = Paths.root.appendingPathComponent("Labs")
         for folder in try FileManager.default.contentsOfDirectory(atPath: labs.path) {
-            let files = FileManager.default.enumerator(atPath: labs.appendingPathComponent(folder).path)?
+            let files =
+                FileManager.default.enumerator(atPath: labs.appendingPathComponent(folder).path)?
                 .compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             let marked = try files.contains { file in
-                try String(contentsOf: labs.appendingPathComponent(folder).appendingPathComponent(file), encoding: .utf8)
-                    .contains("// BEGIN SOLUTION")
+                try String(
+                    contentsOf: labs.appendingPathComponent(folder).appendingPathComponent(file), encoding: .utf8
+                )
+                .contains("// BEGIN SOLUTION")
             }
             if marked, let number = Int(folder.prefix(2)) {
-                #expect(Registry.lab(number) != nil, "Labs/\(folder) has solution regions but no Sources/Grading/Checks/Lab\(folder.prefix(2)).swift")
+                #expect(
+                    Registry.lab(number) != nil,
+                    "Labs/\(folder) has solution regions but no Sources/Grading/Checks/Lab\(folder.prefix(2)).swift")
             }
         }
     }
@@ -125,7 +144,8 @@ import Testing
         }
         let start = ContinuousClock.now
         let result = try await onThread {
-            Grader(binaries: URL(fileURLWithPath: "/bin")).run(hang, executable: URL(fileURLWithPath: "/bin/sleep"), chapter: "Chapters/x.md")
+            Grader(binaries: URL(fileURLWithPath: "/bin")).run(
+                hang, executable: URL(fileURLWithPath: "/bin/sleep"), chapter: "Chapters/x.md")
         }
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(result.status == .timeout)
@@ -139,8 +159,10 @@ import Testing
     @Test func aMissingExecutableIsAnError() async throws {
         let result = try await onThread {
             Grader(binaries: URL(fileURLWithPath: "/nonexistent"))
-                .grade(LabGrading(number: 9, executable: "nothing-here", chapter: "c", hints: [],
-                                  checks: [.helpPrintsUsage(points: 2)]))
+                .grade(
+                    LabGrading(
+                        number: 9, executable: "nothing-here", chapter: "c", hints: [],
+                        checks: [.helpPrintsUsage(points: 2)]))
         }
         #expect(result.points == 0 && result.possible == 2)
         #expect(result.checks.first?.status == .error)
@@ -148,11 +170,16 @@ import Testing
     }
 
     @Test func reportsSayTheSameInJSONAndJUnit() throws {
-        let report = GradeReport(labs: [LabResult(lab: 3, name: "blocking-read", chapter: "Chapters/03.md", points: 2, possible: 5,
-            passed: 1, checks: [
-                CheckResult(name: "a", status: .passed, points: 2, possible: 2, message: "", duration: 0.1),
-                CheckResult(name: "b <&>", status: .timeout, points: 0, possible: 3, message: "  $ x\n✗ hung", duration: 10),
-            ])])
+        let report = GradeReport(labs: [
+            LabResult(
+                lab: 3, name: "blocking-read", chapter: "Chapters/03.md", points: 2, possible: 5,
+                passed: 1,
+                checks: [
+                    CheckResult(name: "a", status: .passed, points: 2, possible: 2, message: "", duration: 0.1),
+                    CheckResult(
+                        name: "b <&>", status: .timeout, points: 0, possible: 3, message: "  $ x\n✗ hung", duration: 10),
+                ])
+        ])
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]
         #expect(json?["format"] as? String == "swift-net-guide-grade/1")
         #expect(json?["points"] as? Int == 2 && json?["possible"] as? Int == 5)
@@ -181,10 +208,11 @@ func write(_ text: String, to url: URL) throws {
     /// The headings (`#`, `##`, `###`) of a chapter, lower-cased.
     func headings(_ chapter: String) throws -> Set<String> {
         let text = try String(contentsOf: Paths.root.appendingPathComponent(chapter), encoding: .utf8)
-        return Set(text.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("#") else { return nil }
-            return line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
-        })
+        return Set(
+            text.split(separator: "\n").compactMap { line in
+                guard line.hasPrefix("#") else { return nil }
+                return line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
+            })
     }
 
     /// A failing check says "reread: CHAPTER § SECTION": that section must exist.
@@ -192,8 +220,9 @@ func write(_ text: String, to url: URL) throws {
         for lab in Registry.labs {
             for check in lab.checks {
                 let chapter = check.chapter ?? lab.chapter
-                #expect(try headings(chapter).contains(check.section.lowercased()),
-                        "\(lab.title), check \"\(check.name)\": \(chapter) has no heading \"\(check.section)\"")
+                #expect(
+                    try headings(chapter).contains(check.section.lowercased()),
+                    "\(lab.title), check \"\(check.name)\": \(chapter) has no heading \"\(check.section)\"")
             }
         }
     }
@@ -201,13 +230,17 @@ func write(_ text: String, to url: URL) throws {
     /// A student's stub names the section to read: it must exist too.
     @Test func everyExercisePointsAtARealSection() throws {
         for lab in Registry.labs {
-            let folder = Paths.root.appendingPathComponent("Labs/" + String(format: "%02d-%@", lab.number, lab.executable))
-            for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
+            let folder = Paths.root.appendingPathComponent(
+                "Labs/" + String(format: "%02d-%@", lab.number, lab.executable))
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift")
+            {
                 let source = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
                 for line in source.split(separator: "\n") where line.contains("// BEGIN SOLUTION") {
                     guard let section = line.split(separator: "§").dropFirst().first else { continue }
                     let name = section.trimmingCharacters(in: .whitespaces)
-                    #expect(try headings(lab.chapter).contains(name.lowercased()), "\(file): \(lab.chapter) has no heading \"\(name)\"")
+                    #expect(
+                        try headings(lab.chapter).contains(name.lowercased()),
+                        "\(file): \(lab.chapter) has no heading \"\(name)\"")
                 }
             }
         }

@@ -46,7 +46,9 @@ struct Mistake: Sendable, CustomStringConvertible {
         guard bodies.count == 2 else { throw LabFailure("\(name): needs `--- replace` and `--- with` lines") }
         var fields: [String: String] = [:]
         for line in parts[0].split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { throw LabFailure("\(name): `\(line)` is not `key: value`") }
+            guard let colon = line.firstIndex(of: ":") else {
+                throw LabFailure("\(name): `\(line)` is not `key: value`")
+            }
             fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
         guard let lab = fields["lab"].flatMap(Int.init), let check = fields["check"], let says = fields["says"] else {
@@ -75,7 +77,8 @@ struct Mistake: Sendable, CustomStringConvertible {
         // No solution left in the copy; its chapters' listings show the stubs, consistently.
         for exercise in exercises {
             let text = try String(contentsOf: copy.appendingPathComponent(exercise.file), encoding: .utf8)
-            #expect(!text.contains("BEGIN SOLUTION") && text.contains("exercise(lab: \(exercise.lab)"), "\(exercise.file)")
+            #expect(
+                !text.contains("BEGIN SOLUTION") && text.contains("exercise(lab: \(exercise.lab)"), "\(exercise.file)")
         }
         if FileManager.default.fileExists(atPath: copy.appendingPathComponent("Chapters").path) {
             #expect(try Literate.Book(root: copy).checkListings().isEmpty)
@@ -85,18 +88,22 @@ struct Mistake: Sendable, CustomStringConvertible {
         for number in labsWithExercises.sorted() {
             let lab = try #require(Registry.lab(number), "lab \(number) has exercises but no checks")
             let result = try await onThread { Grader(binaries: studentBinaries).grade(lab) }
-            #expect(result.points < result.possible, "lab \(number)'s stubs pass every check: \(result.points)/\(result.possible)")
+            #expect(
+                result.points < result.possible,
+                "lab \(number)'s stubs pass every check: \(result.points)/\(result.possible)")
             let tasks = exercises.filter { $0.lab == number }.map(\.task)
-            #expect(result.checks.contains { check in tasks.contains { check.message.contains($0) } },
-                    "lab \(number): no failure names the exercise's task")
+            #expect(
+                result.checks.contains { check in tasks.contains { check.message.contains($0) } },
+                "lab \(number): no failure names the exercise's task")
         }
 
         // The reference scores full marks in every graded lab.
         for lab in Registry.labs {
             let result = try await onThread { Grader(binaries: Paths.binaries).grade(lab) }
             let failed = result.checks.filter { $0.status != .passed }
-            #expect(result.points == result.possible,
-                    "reference lab \(lab.number): \(failed.map { "\($0.name)\n\($0.message)" }.joined(separator: "\n"))")
+            #expect(
+                result.points == result.possible,
+                "reference lab \(lab.number): \(failed.map { "\($0.name)\n\($0.message)" }.joined(separator: "\n"))")
         }
 
         // Each mistake is caught by its check, with a message that points at the right idea.
@@ -104,13 +111,17 @@ struct Mistake: Sendable, CustomStringConvertible {
         #expect(mistakes.count >= 3, "Tests/Mistakes/ should hold the labs' mistakes")
         for mistake in mistakes {
             let lab = try #require(Registry.lab(mistake.lab))
-            let check = try #require(lab.checks.first { $0.name == mistake.check }, "\(mistake): no check named \(mistake.check)")
+            let check = try #require(
+                lab.checks.first { $0.name == mistake.check }, "\(mistake): no check named \(mistake.check)")
             let result = try await onThread {
-                Grader(binaries: studentBinaries).run(check, executable: studentBinaries.appendingPathComponent(mistake.name),
-                                                      chapter: lab.chapter)
+                Grader(binaries: studentBinaries).run(
+                    check, executable: studentBinaries.appendingPathComponent(mistake.name),
+                    chapter: lab.chapter)
             }
             #expect(result.status == .failed, "\(mistake): \(result.status)\n\(result.message)")
-            #expect(result.message.contains(mistake.says), "\(mistake): the message misses `\(mistake.says)`:\n\(result.message)")
+            #expect(
+                result.message.contains(mistake.says),
+                "\(mistake): the message misses `\(mistake.says)`:\n\(result.message)")
         }
     }
 }
@@ -124,11 +135,13 @@ func addMistakes(to copy: URL) throws {
     for (index, mistake) in try Mistake.all().enumerated() {
         let source = try #require(folders.first { $0.hasPrefix(String(format: "%02d-", mistake.lab)) })
         let folder = "9\(index)-\(mistake.name)"
-        try FileManager.default.copyItem(at: labs.appendingPathComponent(source), to: copy.appendingPathComponent("Labs/\(folder)"))
+        try FileManager.default.copyItem(
+            at: labs.appendingPathComponent(source), to: copy.appendingPathComponent("Labs/\(folder)"))
         let file = copy.appendingPathComponent("Labs/\(folder)/\(mistake.file)")
         let text = try String(contentsOf: file, encoding: .utf8)
-        try #require(text.components(separatedBy: mistake.replace).count == 2,
-                     "\(mistake): its `--- replace` lines must occur exactly once in Labs/\(source)/\(mistake.file)")
+        try #require(
+            text.components(separatedBy: mistake.replace).count == 2,
+            "\(mistake): its `--- replace` lines must occur exactly once in Labs/\(source)/\(mistake.file)")
         try write(text.replacingOccurrences(of: mistake.replace, with: mistake.with), to: file)
         added.append((folder, source))
     }
@@ -150,9 +163,12 @@ func addMistakes(to copy: URL) throws {
 func swiftBuild(_ directory: URL) throws -> Finished {
     let temporary = directory.appendingPathComponent(".build-tmp")
     try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    let process = try LabProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                 ["TMPDIR=\(temporary.path)", "swift", "build", "-q", "--package-path", directory.path,
-                                  "--scratch-path", directory.appendingPathComponent(".build").path],
-                                 limit: .seconds(600))
+    let process = try LabProcess(
+        URL(fileURLWithPath: "/usr/bin/env"),
+        [
+            "TMPDIR=\(temporary.path)", "swift", "build", "-q", "--package-path", directory.path,
+            "--scratch-path", directory.appendingPathComponent(".build").path,
+        ],
+        limit: .seconds(600))
     return process.finish(until: .now + .seconds(600))
 }

@@ -1,12 +1,13 @@
-// The command-line contract, checked for every lab that exists: `--help` exits 0,
-import Literate
 // a usage error exits 2 with exactly one line on stderr, and nothing ever traps.
 import Foundation
+// The command-line contract, checked for every lab that exists: `--help` exits 0,
+import Literate
 import Testing
 
 /// Every lab executable, from the `Labs/NN-name` folders.
 let allLabs: [String] = {
-    let folders = (try? FileManager.default.contentsOfDirectory(atPath: Paths.root.appendingPathComponent("Labs").path)) ?? []
+    let folders =
+        (try? FileManager.default.contentsOfDirectory(atPath: Paths.root.appendingPathComponent("Labs").path)) ?? []
     return folders.sorted().compactMap { folder in
         guard let dash = folder.firstIndex(of: "-"), folder.first?.isNumber == true else { return nil }
         return String(folder[folder.index(after: dash)...])
@@ -41,7 +42,9 @@ let allLabs: [String] = {
 }
 
 /// Exit 2, one line on stderr that mentions `text`, no backtrace.
-func expectUsageError(_ run: Literate.LabRun, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectUsageError(
+    _ run: Literate.LabRun, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(run.status == 2, "status \(run.status), stderr: \(run.stderr)", sourceLocation: sourceLocation)
     let lines = run.stderr.split(separator: "\n")
     #expect(lines.count == 1, "stderr should be one line: \(run.stderr)", sourceLocation: sourceLocation)

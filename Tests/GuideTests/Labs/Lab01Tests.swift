@@ -29,7 +29,9 @@ import Testing
             #expect(line.hasSuffix(": \"\(word)\""), "\(line)")
             #expect(line.contains("returned \(word.count) bytes from 127.0.0.1:"))
         }
-        #expect(out.contains("server: recvfrom() with a 4-byte buffer returned \"0123\"; the next recvfrom() returned \"next\""))
+        #expect(
+            out.contains(
+                "server: recvfrom() with a 4-byte buffer returned \"0123\"; the next recvfrom() returned \"next\""))
     }
 
     @Test func argumentsAreRejected() async throws {

@@ -13,8 +13,10 @@ struct HandshakeDemo {
         var lines: [String] = []
     }
 
-    static let stateNames: Set = ["-", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-                                  "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE"]
+    static let stateNames: Set = [
+        "-", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+        "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE",
+    ]
     var parts: [Int: Part] = [:]
 
     init(_ lines: [String]) {
@@ -38,7 +40,8 @@ struct HandshakeDemo {
     /// `kernel table, END end: LOCAL -> REMOTE: WHAT` lines of a part, as (local, remote, what).
     func kernelTable(_ part: Int, end: String) throws -> [(Address, Address, String)] {
         try lines(part).compactMap { line in
-            guard let match = line.wholeMatch(of: /kernel table, (\w+) end: (\S+) -> (\S+): (.*)/), match.1 == end else {
+            guard let match = line.wholeMatch(of: /kernel table, (\w+) end: (\S+) -> (\S+): (.*)/), match.1 == end
+            else {
                 return nil
             }
             return (try Address(String(match.2)), try Address(String(match.3)), String(match.4))
@@ -67,30 +70,55 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
         let demo = HandshakeDemo(run.stdoutLines)
 
         // 1. LISTEN; the blocking connect() returns ESTABLISHED; accept() gives the server's end.
-        #expect(demo.states(1) == [["-", "LISTEN"], ["ESTABLISHED", "LISTEN"], ["ESTABLISHED", "LISTEN"],
-                                   ["ESTABLISHED", "ESTABLISHED"]], "\(demo.lines(1))")
+        #expect(
+            demo.states(1) == [
+                ["-", "LISTEN"], ["ESTABLISHED", "LISTEN"], ["ESTABLISHED", "LISTEN"],
+                ["ESTABLISHED", "ESTABLISHED"],
+            ], "\(demo.lines(1))")
         // 2. SYN_SENT while the accept queue is full, and still 500 ms later; ESTABLISHED once there is room.
-        #expect(demo.states(2) == [["-", "LISTEN"], ["-", "LISTEN"], ["SYN_SENT", "LISTEN"], ["SYN_SENT", "LISTEN"],
-                                   ["ESTABLISHED", "LISTEN"]], "\(demo.lines(2))")
-        #expect(demo.lines(1).contains { $0.hasSuffix("client's tcpi_bytes_acked: 1 = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1") },
-                "the SYN takes one sequence number: \(demo.lines(1))")
+        #expect(
+            demo.states(2) == [
+                ["-", "LISTEN"], ["-", "LISTEN"], ["SYN_SENT", "LISTEN"], ["SYN_SENT", "LISTEN"],
+                ["ESTABLISHED", "LISTEN"],
+            ], "\(demo.lines(2))")
+        #expect(
+            demo.lines(1).contains {
+                $0.hasSuffix("client's tcpi_bytes_acked: 1 = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1")
+            },
+            "the SYN takes one sequence number: \(demo.lines(1))")
         #expect(demo.lines(2).contains { $0.contains("2 connections wait in the accept queue") })
         // 3. The orderly close, each FIN held behind unread bytes.
-        #expect(demo.states(3) == [["ESTABLISHED", "ESTABLISHED"], ["FIN_WAIT_1", "ESTABLISHED"],
-                                   ["FIN_WAIT_2", "CLOSE_WAIT"], ["FIN_WAIT_2", "CLOSE_WAIT"],
-                                   ["FIN_WAIT_2", "LAST_ACK"], ["CLOSE", "CLOSE"]], "\(demo.lines(3))")
+        #expect(
+            demo.states(3) == [
+                ["ESTABLISHED", "ESTABLISHED"], ["FIN_WAIT_1", "ESTABLISHED"],
+                ["FIN_WAIT_2", "CLOSE_WAIT"], ["FIN_WAIT_2", "CLOSE_WAIT"],
+                ["FIN_WAIT_2", "LAST_ACK"], ["CLOSE", "CLOSE"],
+            ], "\(demo.lines(3))")
         // The kernel counted what the server acknowledged: every byte written, plus the SYN and the FIN.
-        let written = try #require(demo.lines(3).lazy.compactMap { $0.firstMatch(of: /client: writes ([0-9]+) bytes/) }.first)
-        let acked = try #require(demo.lines(3).lazy.compactMap { $0.firstMatch(of: /tcpi_bytes_acked: ([0-9]+) = ([0-9]+) data bytes/) }.first)
+        let written = try #require(
+            demo.lines(3).lazy.compactMap { $0.firstMatch(of: /client: writes ([0-9]+) bytes/) }.first)
+        let acked = try #require(
+            demo.lines(3).lazy.compactMap { $0.firstMatch(of: /tcpi_bytes_acked: ([0-9]+) = ([0-9]+) data bytes/) }
+                .first)
         #expect(Int(acked.1) == Int(written.1)! + 2 && acked.2 == written.1, "\(acked.0), after \(written.0)")
         #expect(Int(written.1)! > 0)
         // 4. RST: the server's end is CLOSE at once and its read fails with ECONNRESET.
-        #expect(demo.states(4) == [["ESTABLISHED", "ESTABLISHED"], ["-", "CLOSE"], ["-", "CLOSE"]], "\(demo.lines(4))")
-        #expect(demo.lines(4).contains { $0.hasSuffix(": read: connection reset by peer") && $0.contains("read tcp 127.0.0.1:") })
+        #expect(
+            demo.states(4) == [["ESTABLISHED", "ESTABLISHED"], ["-", "CLOSE"], ["-", "CLOSE"]], "\(demo.lines(4))")
+        #expect(
+            demo.lines(4).contains {
+                $0.hasSuffix(": read: connection reset by peer") && $0.contains("read tcp 127.0.0.1:")
+            })
         // 5. The server closes first; without SO_REUSEADDR its port cannot be bound again.
-        #expect(demo.states(5) == [["-", "LISTEN"], ["ESTABLISHED", "ESTABLISHED"], ["CLOSE_WAIT", "-"], ["-", "-"],
-                                   ["-", "-"], ["-", "LISTEN"]], "\(demo.lines(5))")
-        #expect(demo.lines(5).contains { $0.hasSuffix(": bind: address already in use") && $0.contains("listen tcp 127.0.0.1:") })
+        #expect(
+            demo.states(5) == [
+                ["-", "LISTEN"], ["ESTABLISHED", "ESTABLISHED"], ["CLOSE_WAIT", "-"], ["-", "-"],
+                ["-", "-"], ["-", "LISTEN"],
+            ], "\(demo.lines(5))")
+        #expect(
+            demo.lines(5).contains {
+                $0.hasSuffix(": bind: address already in use") && $0.contains("listen tcp 127.0.0.1:")
+            })
     }
 
     @Test func plainClosesAreCountedHonestly() async throws {
@@ -115,7 +143,8 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
         let (client, server, what) = try #require(try demo.kernelTable(3, end: "client").first)
         #expect(what.hasPrefix("TIME_WAIT, "), "\(what)")
         let connect = try #require(demo.lines(1).first { $0.contains("connect() from ") })
-        #expect(connect.contains("connect() from \(client) returned"), "the TIME_WAIT is part 1's connection: \(connect)")
+        #expect(
+            connect.contains("connect() from \(client) returned"), "the TIME_WAIT is part 1's connection: \(connect)")
         let table = try TCPTable.entries(from: client, to: server)
         #expect(table.map(\.state) == [.timeWait], "kernel table now: \(table)")
         #expect(try TCPTable.entries(from: server, to: client).isEmpty, "the server closed second: no TIME_WAIT")
@@ -129,7 +158,9 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
 
         // Part 5: the server closed first: FIN_WAIT_2, then TIME_WAIT on the server's own port.
         let serverEnd = try demo.kernelTable(5, end: "server")
-        #expect(serverEnd.map { $0.2.prefix(while: { $0 != "," }) } == ["FIN_WAIT_2", "TIME_WAIT", "TIME_WAIT"], "\(serverEnd.map(\.2))")
+        #expect(
+            serverEnd.map { $0.2.prefix(while: { $0 != "," }) } == ["FIN_WAIT_2", "TIME_WAIT", "TIME_WAIT"],
+            "\(serverEnd.map(\.2))")
         let (port, peer, _) = try #require(serverEnd.last)
         let listening = try #require(demo.lines(5).first { $0.contains("server: listen() on ") })
         #expect(listening.contains("listen() on \(port),"))
@@ -223,10 +254,16 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
         let entries = TCPTable.parse(v4)
         #expect(entries.count == 3)
         let (listening, client) = (Address(ip: .loopbackV4, port: 0x1F90), Address(ip: .loopbackV4, port: 0x9C40))
-        #expect(entries[0] == TCPTable.Entry(local: listening, remote: try Address("0.0.0.0:0"),
-                                             state: .listen, timer: nil))
-        #expect(entries[1] == TCPTable.Entry(local: client, remote: listening,
-                                             state: .timeWait, timer: .seconds(60)))
+        #expect(
+            entries[0]
+                == TCPTable.Entry(
+                    local: listening, remote: try Address("0.0.0.0:0"),
+                    state: .listen, timer: nil))
+        #expect(
+            entries[1]
+                == TCPTable.Entry(
+                    local: client, remote: listening,
+                    state: .timeWait, timer: .seconds(60)))
         #expect(entries[2].timer == .zero, "a timer already due is negative: none left, not 584 million years")
 
         let v6 = """
@@ -235,15 +272,23 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
                1: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000100007F:9C40 08 00000000:00000000 00:00000000 00000000     0        0 7 1 0000000000000000
             """
         let six = TCPTable.parse(v6)
-        #expect(six.map(\.description) == ["[::1]:40000 -> [::1]:8080 FIN_WAIT_2", "127.0.0.1:8080 -> 127.0.0.1:40000 CLOSE_WAIT"])
+        #expect(
+            six.map(\.description) == [
+                "[::1]:40000 -> [::1]:8080 FIN_WAIT_2", "127.0.0.1:8080 -> 127.0.0.1:40000 CLOSE_WAIT",
+            ])
         #expect(six.first?.timer == .seconds(30))
     }
 
     @Test func statesPrintWithTheKernelsNames() {
-        let states: [TCPState] = [.listen, .synSent, .synReceived, .established, .finWait1, .finWait2, .closeWait,
-                                  .closing, .lastAck, .timeWait, .close, .unknown(13)]
-        #expect(states.map(\.description) == ["LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-                                              "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE", "STATE_13"])
+        let states: [TCPState] = [
+            .listen, .synSent, .synReceived, .established, .finWait1, .finWait2, .closeWait,
+            .closing, .lastAck, .timeWait, .close, .unknown(13),
+        ]
+        #expect(
+            states.map(\.description) == [
+                "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+                "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT", "CLOSE", "STATE_13",
+            ])
     }
 }
 

@@ -42,7 +42,8 @@ final class OneShotServer: Sendable {
         #expect(Double(blocked)! >= 250, "first read: \(first)")
         // The last read is EOF, reported as the end, not as an error.
         #expect(reads.last?.contains("returned 0: EOF") == true)
-        #expect(run.stdoutLines.contains { $0.hasPrefix("client: 14 bytes in ") && $0.hasSuffix("\"Hello World!\\r\\n\"") })
+        #expect(
+            run.stdoutLines.contains { $0.hasPrefix("client: 14 bytes in ") && $0.hasSuffix("\"Hello World!\\r\\n\"") })
         #expect(run.stderr.isEmpty)
     }
 
@@ -74,15 +75,17 @@ final class OneShotServer: Sendable {
 
     @Test func refusedAndResetAreOneGoLineAndExitOne() async throws {
         let port = try closedPort()
-        expectNetworkError(try await runLab("blocking-read", ["--dial", "127.0.0.1:\(port)"]),
-                           "dial tcp 127.0.0.1:\(port): connect: connection refused")
+        expectNetworkError(
+            try await runLab("blocking-read", ["--dial", "127.0.0.1:\(port)"]),
+            "dial tcp 127.0.0.1:\(port): connect: connection refused")
         let server = try OneShotServer(Array("partial".utf8), reset: true)
         let run = try await runLab("blocking-read", ["--dial", server.address])
         await server.finish()
         #expect(run.status == 1)
         #expect(run.stdout == "partial", "bytes before the reset are still copied")
-        #expect(run.stderr.hasPrefix("read tcp 127.0.0.1:") && run.stderr.hasSuffix(": read: connection reset by peer\n"),
-                "\(run.stderr)")
+        #expect(
+            run.stderr.hasPrefix("read tcp 127.0.0.1:") && run.stderr.hasSuffix(": read: connection reset by peer\n"),
+            "\(run.stderr)")
     }
 
     @Test(arguments: [["--dial"], ["--dial", "127.0.0.1"], ["--dial", "192.0.2.1:99999"], ["--dial", "[::1"]])
@@ -121,7 +124,8 @@ final class PythonPeer: @unchecked Sendable {
     func firstLine() async throws -> String {
         try await onThread { [output] in
             var line = Data()
-            while case let byte = output.fileHandleForReading.readData(ofLength: 1), !byte.isEmpty, byte != Data([0x0A]) {
+            while case let byte = output.fileHandleForReading.readData(ofLength: 1), !byte.isEmpty, byte != Data([0x0A])
+            {
                 line += byte
             }
             return String(decoding: line, as: UTF8.self)

@@ -8,7 +8,8 @@ import Testing
         let run = try await runLab("nonblocking-recvfrom")
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let out = run.stdoutLines
-        #expect(out.contains { $0.hasPrefix("recvfrom() with nothing queued: EAGAIN (resource temporarily unavailable)") })
+        #expect(
+            out.contains { $0.hasPrefix("recvfrom() with nothing queued: EAGAIN (resource temporarily unavailable)") })
         let datagrams = out.filter { $0.hasPrefix("127.0.0.1:") }
         #expect(datagrams.map { $0.split(separator: ": ").last.map(String.init) } == ["one", "two", "three"])
         // Between datagrams the lab slept in poll (the sender pauses 200ms), not in a loop.
@@ -27,7 +28,8 @@ import Testing
         // Sender 2: our module. Sender 3: Python's socket module.
         let conn = try PacketConn("udp", bind)
         try conn.writeTo(Array("tab\there".utf8), target)
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket
             s = socket.socket(socket.AF_INET6 if ":" in "\(host)" else socket.AF_INET, socket.SOCK_DGRAM)
             s.bind(("\(host)", 0)); s.sendto("python ✓".encode(), ("\(host)", \(target.port)))
@@ -40,8 +42,11 @@ import Testing
         conn.close()
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let lines = Set(result.lines.dropFirst())
-        #expect(lines == ["\(rawFrom): from C", "\(conn.localAddress): tab\\there",
-                          "\(Address(ip: target.ip, port: UInt16(pythonPort)!)): python ✓"])
+        #expect(
+            lines == [
+                "\(rawFrom): from C", "\(conn.localAddress): tab\\there",
+                "\(Address(ip: target.ip, port: UInt16(pythonPort)!)): python ✓",
+            ])
     }
 
     @Test func timeoutIsAGoErrorAndExitOne() async throws {

@@ -1,10 +1,10 @@
+import DNS
 // Lab 5 `lookup-host`: the demo's claims read back from its output, getaddrinfo checked
 // against Python's (the same C library, called by another program), and `--server`
 // against DNS servers on loopback: ours, one written in Python, and dnsmasq if installed.
 // No test asks the machine's configured resolver about a name it would send out.
 import Foundation
 import Literate
-import DNS
 import Sockets
 import Testing
 
@@ -14,8 +14,10 @@ import Testing
         #expect(run.status == 0, "stderr: \(run.stderr)")
         #expect(run.stderr.isEmpty)
         let out = run.stdoutLines
-        for line in ["LookupHost(\"127.0.0.1\") = [127.0.0.1], <nil>", "LookupHost(\"::1\") = [::1], <nil>",
-                     "LookupHost(\"no..such\") = [], lookup no..such: no such host"] {
+        for line in [
+            "LookupHost(\"127.0.0.1\") = [127.0.0.1], <nil>", "LookupHost(\"::1\") = [::1], <nil>",
+            "LookupHost(\"no..such\") = [], lookup no..such: no such host",
+        ] {
             #expect(out.contains(line), "missing: \(line)")
         }
         // localhost, when /etc/hosts has it: the same list getaddrinfo gives this process.
@@ -36,12 +38,14 @@ import Testing
         #expect(reply[32...33] == [0xC0, 0x0C], "the answer's name is a pointer to the question")
         #expect(out.contains("   32  c0 0c                     pointer to offset 12: www.hello.test"))
 
-        let server = try #require(out.first { $0.hasPrefix("a tiny DNS server") }?.firstMatch(of: /udp (127\.0\.0\.1:[0-9]+)/)?.1)
+        let server = try #require(
+            out.first { $0.hasPrefix("a tiny DNS server") }?.firstMatch(of: /udp (127\.0\.0\.1:[0-9]+)/)?.1)
         #expect(out.contains("LookupHost(\"www.hello.test\") on \(server) = [127.0.0.7 127.0.0.8 2001:db8::7], <nil>"))
         #expect(out.contains("LookupHost(\"nosuch.test\") = [], lookup nosuch.test on \(server): no such host"))
         #expect(out.contains("LookupHost(\"broken.test\") = [], lookup broken.test on \(server): server misbehaving"))
-        let timeout = try Regex("LookupHost\\(\"silent\\.test\"\\) = \\[\\], lookup silent\\.test on \(server): "
-            + "read udp 127\\.0\\.0\\.1:[0-9]+->\(server): i/o timeout")
+        let timeout = try Regex(
+            "LookupHost\\(\"silent\\.test\"\\) = \\[\\], lookup silent\\.test on \(server): "
+                + "read udp 127\\.0\\.0\\.1:[0-9]+->\(server): i/o timeout")
         #expect(out.contains { $0.wholeMatch(of: timeout) != nil })
         // How many queries the server saw for each: NXDOMAIN is final, SERVFAIL is retried.
         let counts = out.filter { $0.hasPrefix("   ") && $0.contains(" sent, ") }.map { $0.split(separator: " ")[0] }
@@ -65,11 +69,15 @@ import Testing
 
     @Test func nameGivesWhatGetaddrinfoGivesPython() async throws {
         let hosts = try String(contentsOfFile: "/etc/hosts", encoding: .utf8)
-        try #require(hosts.split(separator: "\n").contains { !$0.hasPrefix("#") && $0.split(whereSeparator: \.isWhitespace).contains("localhost") },
-                     "this machine's /etc/hosts has no localhost: asking would go to DNS")
+        try #require(
+            hosts.split(separator: "\n").contains {
+                !$0.hasPrefix("#") && $0.split(whereSeparator: \.isWhitespace).contains("localhost")
+            },
+            "this machine's /etc/hosts has no localhost: asking would go to DNS")
         // Python asks the same C library, without hints: one entry per socket type, so the
         // list repeats each address, and the lab must print each once, in the same order.
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket
             seen = []
             for *_, address in socket.getaddrinfo("localhost", None):
@@ -83,7 +91,9 @@ import Testing
         #expect(run.stdoutLines == expected)
     }
 
-    @Test(arguments: [("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("0:0:0::1", "0:0:0::1"), ("::ffff:127.0.0.1", "::ffff:127.0.0.1")])
+    @Test(arguments: [
+        ("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("0:0:0::1", "0:0:0::1"), ("::ffff:127.0.0.1", "::ffff:127.0.0.1"),
+    ])
     func numericNamesComeBackAsWritten(name: String, printed: String) async throws {
         let run = try await runLab("lookup-host", [name])
         #expect(run.status == 0)
@@ -120,16 +130,22 @@ import Testing
         }
         defer { server.stopSoon() }
         let address = server.address.description
-        expectNetworkError(try await runLab("lookup-host", ["--server", address, "nosuch.test"]),
-                           "lookup nosuch.test on \(address): no such host")
-        expectNetworkError(try await runLab("lookup-host", ["--server", address, "broken.test"]),
-                           "lookup broken.test on \(address): server misbehaving")
+        expectNetworkError(
+            try await runLab("lookup-host", ["--server", address, "nosuch.test"]),
+            "lookup nosuch.test on \(address): no such host")
+        expectNetworkError(
+            try await runLab("lookup-host", ["--server", address, "broken.test"]),
+            "lookup broken.test on \(address): server misbehaving")
         let start = ContinuousClock.now
-        let silent = try await runLab("lookup-host", ["--server", address, "--timeout", "200ms", "--attempts", "3", "silent.test"])
+        let silent = try await runLab(
+            "lookup-host", ["--server", address, "--timeout", "200ms", "--attempts", "3", "silent.test"])
         let took = ContinuousClock.now - start
         #expect(silent.status == 1)
-        #expect(silent.stderr.wholeMatch(of: try Regex(
-            "lookup silent\\.test on \(address): read udp 127\\.0\\.0\\.1:[0-9]+->\(address): i/o timeout\n")) != nil, "\(silent.stderr)")
+        #expect(
+            silent.stderr.wholeMatch(
+                of: try Regex(
+                    "lookup silent\\.test on \(address): read udp 127\\.0\\.0\\.1:[0-9]+->\(address): i/o timeout\n"))
+                != nil, "\(silent.stderr)")
         #expect(took >= .milliseconds(590) && took < .seconds(20), "three tries of 200ms took \(took)")
         #expect(server.received.filter { (try? DNSMessage.peek($0).1.name) == DNSName("silent.test") }.count == 3)
     }
@@ -137,7 +153,8 @@ import Testing
     @Test func serverRoleReadsRepliesBuiltByPython() async throws {
         // An outside implementation of the wire format: Python checks our query field by
         // field and packs its reply by hand, compression pointers included.
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket, struct
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(20)
             print(s.getsockname()[1], flush=True)
@@ -182,11 +199,14 @@ import Testing
                 let probe = try PacketConn("udp", "127.0.0.1:0")
                 let port = probe.localAddress.port
                 probe.close()
-                let dnsmasq = try Spawned(executable, [
-                    "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts",
-                    "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
-                    "--host-record=hello.test,127.0.0.7,2001:db8::7", "--cname=www.hello.test,hello.test",
-                    "--address=/nosuch.test/"])
+                let dnsmasq = try Spawned(
+                    executable,
+                    [
+                        "--keep-in-foreground", "--conf-file=/dev/null", "--pid-file=", "--no-resolv", "--no-hosts",
+                        "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)",
+                        "--host-record=hello.test,127.0.0.7,2001:db8::7", "--cname=www.hello.test,hello.test",
+                        "--address=/nosuch.test/",
+                    ])
                 let server = try Address("127.0.0.1:\(port)")
                 let deadline = Deadline.after(.seconds(10))  // until it answers, or gives up
                 while !deadline.hasPassed && !dnsmasq.hasExited {
@@ -202,8 +222,9 @@ import Testing
         let run = try await runLab("lookup-host", ["--server", server.description, "www.hello.test"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines == ["127.0.0.7", "2001:db8::7"])
-        expectNetworkError(try await runLab("lookup-host", ["--server", server.description, "nosuch.test"]),
-                           "lookup nosuch.test on \(server): no such host")
+        expectNetworkError(
+            try await runLab("lookup-host", ["--server", server.description, "nosuch.test"]),
+            "lookup nosuch.test on \(server): no such host")
     }
 
     @Test(arguments: [

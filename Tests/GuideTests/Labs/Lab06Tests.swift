@@ -31,7 +31,9 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         #expect(run.stderr.isEmpty)
         let clients = run.stdoutLines.filter { $0.hasPrefix("client ") }
         #expect(clients.count == 5)
-        #expect(clients.allSatisfy { $0.contains(#": "Hello World!\r\n", all 14 bytes; read() calls before EOF: "#) }, "\(clients)")
+        #expect(
+            clients.allSatisfy { $0.contains(#": "Hello World!\r\n", all 14 bytes; read() calls before EOF: "#) },
+            "\(clients)")
 
         // The three ways: how many send() calls, segments, reads, and how long each took.
         let ways = run.stdoutLines.compactMap { line in
@@ -95,7 +97,8 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         let served = result.lines.filter { $0.hasSuffix(" in 14 writes") }
         let failed = result.stderr.split(separator: "\n").map(String.init)
         #expect(served.count + failed.count == 61, "served \(served.count), failed: \(failed)")
-        let oneConnection = /(write|accept) tcp 127\.0\.0\.1:[0-9]+(->127\.0\.0\.1:[0-9]+)?: (write|accept): (broken pipe|connection reset by peer|software caused connection abort)/
+        let oneConnection =
+            /(write|accept) tcp 127\.0\.0\.1:[0-9]+(->127\.0\.0\.1:[0-9]+)?: (write|accept): (broken pipe|connection reset by peer|software caused connection abort)/
         #expect(failed.allSatisfy { $0.wholeMatch(of: oneConnection) != nil }, "\(failed)")
     }
 
@@ -118,7 +121,8 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
     @Test func anOutsideClientGetsTheGreeting() async throws {
         let lab = try await RunningLab("hello-server", ["--listen", "127.0.0.1:0", "--count", "1"])
         let port = try await lab.address.split(separator: ":").last!
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket
             s = socket.create_connection(("127.0.0.1", \(port)), timeout=10)
             data = b""
@@ -138,7 +142,8 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         #expect(try await onThread { try fetchAll(from: address) } == helloBytes)
         // Lower the server's descriptor limit below every free descriptor number: accept()
         // fails with EMFILE from now on (Python's resource.prlimit, on the running process).
-        let lower = try PythonPeer("""
+        let lower = try PythonPeer(
+            """
             import resource
             soft, hard = resource.prlimit(\(pid), resource.RLIMIT_NOFILE)
             resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (3, hard))
@@ -150,7 +155,8 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         let waiting = try await onThread { try (0..<2).map { _ in try dial("tcp", address, timeout: .seconds(5)) } }
         await pause(.milliseconds(1500))
         #expect(lab.process.isRunning)
-        let raise = try PythonPeer("""
+        let raise = try PythonPeer(
+            """
             import resource
             resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (\(originalLimit), resource.prlimit(\(pid), resource.RLIMIT_NOFILE)[1]))
             print("ok", flush=True)
@@ -168,12 +174,15 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         #expect(greetings == [helloBytes, helloBytes])
         let result = try await lab.stop()
         #expect(result.status == 0)
-        let emfile = result.stderr.split(separator: "\n").filter { $0.contains(": accept: too many open files; retrying in ") }
+        let emfile = result.stderr.split(separator: "\n").filter {
+            $0.contains(": accept: too many open files; retrying in ")
+        }
         // At least one EMFILE, each logged once, and few of them: 5 ms doubling to 1 s makes
         // about nine tries in 1.5 s. Retrying at once would have made thousands.
         #expect(emfile.count >= 1 && emfile.count <= 20, "\(emfile.count) EMFILE lines, starting: \(emfile.prefix(3))")
-        #expect(emfile.first?.hasPrefix("accept tcp \(address): accept: too many open files; retrying in 5ms") == true,
-                "\(result.stderr)")
+        #expect(
+            emfile.first?.hasPrefix("accept tcp \(address): accept: too many open files; retrying in 5ms") == true,
+            "\(result.stderr)")
     }
 
     @Test(arguments: [

@@ -3,9 +3,9 @@
 import Foundation
 import Literate
 import Sockets
+import TLS
 import TestPKI
 import Testing
-import TLS
 
 @Suite struct Lab07TLSServer {
     @Test func demoRefusesOldVersionsAndWeakSuitesAndKeepsServing() async throws {
@@ -25,7 +25,8 @@ import TLS
         #expect(line("client 8,").hasSuffix("read \"Hello World!\\r\\n\""))
         #expect(lines.last?.hasPrefix("OpenSSL objects still alive: 1 ") == true, "\(lines.last ?? "")")
         // The throwaway PKI is gone.
-        let directory = try #require(line("pki: in ").split(separator: " ").first { $0.hasPrefix("/") }.map(String.init))
+        let directory = try #require(
+            line("pki: in ").split(separator: " ").first { $0.hasPrefix("/") }.map(String.init))
         #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) was left behind")
     }
 
@@ -97,7 +98,8 @@ import TLS
             #expect(run.status != 0, "\(flags) connected")
         }
         // Python, as a client that insists on TLS 1.1.
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket, ssl
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.load_verify_locations("\(c.ca.certificateFile)")
             ctx.set_ciphers("DEFAULT@SECLEVEL=0"); ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_1
@@ -171,7 +173,9 @@ import TLS
         let address = try await server.address
         let pid = server.process.processIdentifier
         let good = TLSConfig.client(trusting: c.ca)
-        let wrongName = { var config = good; config.serverName = "elsewhere.test"; return config }()
+        let wrongName = {
+            var config = good; config.serverName = "elsewhere.test"; return config
+        }()
         func handshakes(_ count: Int) async throws {
             try await onThread {
                 for _ in 0..<count { _ = try TLSDialer(config: good).dial("tcp", address).readToEnd() }
@@ -195,7 +199,9 @@ import TLS
         }
         let after = try await settledDescriptors(of: pid, towards: before)
         let rssAfter = residentKilobytes(of: pid)
-        #expect(after == before, "descriptors: \(before) after warm-up, \(after) after \(rounds.measured + failing) more clients")
+        #expect(
+            after == before,
+            "descriptors: \(before) after warm-up, \(after) after \(rounds.measured + failing) more clients")
         // Loose: a leaked SSL with its buffers is tens of kilobytes; 220 of them would be megabytes.
         #expect(rssAfter - rssBefore < 3_000, "resident memory grew from \(rssBefore) kB to \(rssAfter) kB")
         try await handshakes(1)
@@ -206,17 +212,27 @@ import TLS
 
     @Test func badCertificateFilesAreOneLineExitOne() async throws {
         let c = try Certificates.shared()
-        expectNetworkError(try await runLab("tls-server", ["--listen", "127.0.0.1:0", "--cert", "/nonexistent.pem", "--key", c.localhost.keyFile]),
-                           "open /nonexistent.pem: no such file or directory")
-        expectNetworkError(try await runLab("tls-server", ["--listen", "127.0.0.1:0", "--cert", c.localhost.certificateFile, "--key", c.elsewhere.keyFile]),
-                           "tls: private key does not match public key")
-        let run = try await runLab("tls-server", ["--listen", "127.0.0.1:0", "--cert", c.localhost.keyFile, "--key", c.localhost.keyFile])
-        #expect(run.status == 1 && run.stderr.hasPrefix("tls: load certificate from ") && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        expectNetworkError(
+            try await runLab(
+                "tls-server", ["--listen", "127.0.0.1:0", "--cert", "/nonexistent.pem", "--key", c.localhost.keyFile]),
+            "open /nonexistent.pem: no such file or directory")
+        expectNetworkError(
+            try await runLab(
+                "tls-server",
+                ["--listen", "127.0.0.1:0", "--cert", c.localhost.certificateFile, "--key", c.elsewhere.keyFile]),
+            "tls: private key does not match public key")
+        let run = try await runLab(
+            "tls-server", ["--listen", "127.0.0.1:0", "--cert", c.localhost.keyFile, "--key", c.localhost.keyFile])
+        #expect(
+            run.status == 1 && run.stderr.hasPrefix("tls: load certificate from ")
+                && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
     }
 
-    @Test(arguments: [["--listen", "127.0.0.1:0"], ["--listen", "127.0.0.1:0", "--cert", "x"], ["--cert", "x", "--key", "y"],
-                      ["--listen", "localhost"], ["--listen", "127.0.0.1:0", "--cert", "x", "--key", "y", "--count", "0"],
-                      ["--listen", "127.0.0.1:0", "--cert", "x", "--key", "y", "--handshake-timeout", "5"]])
+    @Test(arguments: [
+        ["--listen", "127.0.0.1:0"], ["--listen", "127.0.0.1:0", "--cert", "x"], ["--cert", "x", "--key", "y"],
+        ["--listen", "localhost"], ["--listen", "127.0.0.1:0", "--cert", "x", "--key", "y", "--count", "0"],
+        ["--listen", "127.0.0.1:0", "--cert", "x", "--key", "y", "--handshake-timeout", "5"],
+    ])
     func badArgumentsAreUsageErrors(arguments: [String]) async throws {
         let run = try await runLab("tls-server", arguments)
         expectUsageError(run, mentioning: "--")

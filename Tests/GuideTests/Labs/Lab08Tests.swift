@@ -40,7 +40,8 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         #expect(out.contains(#"  read 14 bytes: "Hello World!\r\n""#))
         let readTimeout = out.first { $0.hasPrefix("  read tcp 127.0.0.1:") && $0.contains(": i/o timeout, after ") }
         let readWaited = try took(readTimeout)
-        #expect(readWaited >= .milliseconds(280) && readWaited < .seconds(3), "read deadline 300ms, waited \(readWaited)")
+        #expect(
+            readWaited >= .milliseconds(280) && readWaited < .seconds(3), "read deadline 300ms, waited \(readWaited)")
     }
 
     @Test(arguments: ["127.0.0.1", "::1"])
@@ -55,7 +56,8 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
     @Test func anOutsideClientHangsOnTheFullQueueToo() async throws {
         try await withFullQueue { address in
             let port = address.split(separator: ":").last!
-            let python = try PythonPeer("""
+            let python = try PythonPeer(
+                """
                 import socket
                 try:
                     socket.create_connection(("127.0.0.1", \(port)), timeout=0.3)
@@ -79,26 +81,31 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
     func aSuccessfulDialCopiesEveryByte(host: String) async throws {
         let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 * 13) }
         let server = try OneShotServer(bytes, host: host)
-        let raw = try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "5s"])
+        let raw = try await rawOutput(
+            "dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "5s"])
         await server.finish()
         #expect(raw == bytes)
     }
 
     @Test func anOutsideServerWorksAndItsSilenceHitsTheReadDeadline() async throws {
         // Python sends some bytes, then says nothing until the client hangs up.
-        let python = try PythonPeer("""
+        let python = try PythonPeer(
+            """
             import socket
             s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
             print(s.getsockname()[1], flush=True)
             c, _ = s.accept(); c.sendall(b"from python\\r\\n"); c.settimeout(10); c.recv(1)
             """)
         let port = try await python.firstLine()
-        let (run, took) = try await timedRun("dial-timeout",
-                                             ["--dial", "127.0.0.1:\(port)", "--timeout", "2s", "--read-timeout", "300ms"])
+        let (run, took) = try await timedRun(
+            "dial-timeout",
+            ["--dial", "127.0.0.1:\(port)", "--timeout", "2s", "--read-timeout", "300ms"])
         await python.stop()
         #expect(run.stdout == "from python\r\n", "bytes before the silence are copied")
         #expect(run.status == 1)
-        #expect(run.stderr.wholeMatch(of: /read tcp 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+: i\/o timeout\n/) != nil, "\(run.stderr)")
+        #expect(
+            run.stderr.wholeMatch(of: /read tcp 127\.0\.0\.1:[0-9]+->127\.0\.0\.1:[0-9]+: i\/o timeout\n/) != nil,
+            "\(run.stderr)")
         #expect(run.stderr.contains("->127.0.0.1:\(port): "))
         #expect(took >= .milliseconds(280) && took < .seconds(5), "read timeout 300ms, took \(took)")
     }
@@ -108,12 +115,14 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         // succeeds, and nothing will ever be sent.
         let silent = try Listener("tcp", "127.0.0.1:0")
         defer { silent.close() }
-        let (run, took) = try await timedRun("dial-timeout",
-                                             ["--dial", silent.address.description, "--timeout", "1s", "--read-timeout", "300ms"])
+        let (run, took) = try await timedRun(
+            "dial-timeout",
+            ["--dial", silent.address.description, "--timeout", "1s", "--read-timeout", "300ms"])
         #expect(run.status == 1)
         #expect(run.stdout.isEmpty)
-        #expect(run.stderr.hasPrefix("read tcp 127.0.0.1:") && run.stderr.hasSuffix("->\(silent.address): i/o timeout\n"),
-                "\(run.stderr)")
+        #expect(
+            run.stderr.hasPrefix("read tcp 127.0.0.1:") && run.stderr.hasSuffix("->\(silent.address): i/o timeout\n"),
+            "\(run.stderr)")
         #expect(took >= .milliseconds(280) && took < .seconds(5), "read timeout 300ms, took \(took)")
     }
 
@@ -121,7 +130,9 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
 
     @Test func zeroMeansNoTimeoutAtAll() async throws {
         let server = try OneShotServer(helloBytes)
-        #expect(try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "0", "--read-timeout", "0"]) == helloBytes)
+        #expect(
+            try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "0", "--read-timeout", "0"])
+                == helloBytes)
         await server.finish()
         // On a connect that hangs, zero means waiting: still waiting after a second.
         try await withFullQueue { address in
@@ -146,7 +157,8 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         #expect(took < .seconds(5))
         // A read deadline already past fails the read even though the bytes are waiting.
         let server = try OneShotServer(helloBytes)
-        let read = try await runLab("dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "-1ms"])
+        let read = try await runLab(
+            "dial-timeout", ["--dial", server.address, "--timeout", "2s", "--read-timeout", "-1ms"])
         await server.finish()
         #expect(read.status == 1)
         #expect(read.stdout.isEmpty)
@@ -158,8 +170,9 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         #expect(try await rawOutput("dial-timeout", ["--dial", server.address, "--timeout", "2000000h"]) == helloBytes)
         await server.finish()
         // Past about 292 years, Go's time.ParseDuration refuses, and so do we.
-        expectUsageError(try await runLab("dial-timeout", ["--dial", "127.0.0.1:1", "--timeout", "3000000h"]),
-                         mentioning: #"time: invalid duration "3000000h""#)
+        expectUsageError(
+            try await runLab("dial-timeout", ["--dial", "127.0.0.1:1", "--timeout", "3000000h"]),
+            mentioning: #"time: invalid duration "3000000h""#)
     }
 
     @Test(arguments: [
@@ -198,7 +211,9 @@ func withFullQueue<T>(_ host: String = "127.0.0.1", _ body: (String) async throw
         defer { live.close() }
         let refused = Address(ip: .loopbackV4, port: try closedPort())
         let start = ContinuousClock.now
-        let connection = try await onThread { try Dialer(timeout: .seconds(5)).dial("tcp", addresses: [refused, live.address]) }
+        let connection = try await onThread {
+            try Dialer(timeout: .seconds(5)).dial("tcp", addresses: [refused, live.address])
+        }
         connection.close()
         #expect(connection.remoteAddress == live.address)
         #expect(ContinuousClock.now - start < .seconds(3))

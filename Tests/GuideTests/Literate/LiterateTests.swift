@@ -28,8 +28,10 @@ import Testing
 
 @Suite struct TranscriptMatchingTests {
     @Test func placeholdersMatchWhatVaries() {
-        #expect(Transcript.mismatch(expected: ["listening on 127.0.0.1:{PORT}", "read #1: blocked {DURATION}"],
-                                    actual: ["listening on 127.0.0.1:41234", "read #1: blocked 300.2ms"]) == nil)
+        #expect(
+            Transcript.mismatch(
+                expected: ["listening on 127.0.0.1:{PORT}", "read #1: blocked {DURATION}"],
+                actual: ["listening on 127.0.0.1:41234", "read #1: blocked 300.2ms"]) == nil)
         #expect(Transcript.mismatch(expected: ["from {ADDR}: one"], actual: ["from [::1]:5353: one"]) == nil)
         #expect(Transcript.mismatch(expected: ["a", "...", "z"], actual: ["a", "b", "c", "z"]) == nil)
         #expect(Transcript.mismatch(expected: ["a", "...", "z"], actual: ["a", "z"]) == nil)
@@ -72,7 +74,8 @@ import Testing
     func scratchBook() throws -> (Book, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("literate-\(UUID().uuidString)")
         for folder in ["Chapters", "Labs", "Sources"] {
-            try FileManager.default.copyItem(at: Paths.root.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
+            try FileManager.default.copyItem(
+                at: Paths.root.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
         }
         return (Book(root: dir), dir)
     }
@@ -80,12 +83,14 @@ import Testing
     @Test func aHandEditedListingFailsNamingChapterAndRegion() throws {
         let (book, dir) = try scratchBook()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let chapter = try #require(try book.chapters().first { $0.blocks.contains { if case .listing = $0.kind { true } else { false } } })
+        let chapter = try #require(
+            try book.chapters().first { $0.blocks.contains { if case .listing = $0.kind { true } else { false } } })
         let block = try #require(chapter.blocks.first { if case .listing = $0.kind { true } else { false } })
         guard case let .listing(path, region) = block.kind else { return }
         var lines = chapter.lines
         lines[block.line + 1] += " // edited by hand"
-        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(
+            to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
         let problems = try book.checkListings()
         #expect(problems.count == 1)
         #expect(problems.first?.file == chapter.path)
@@ -99,7 +104,9 @@ import Testing
         let (book, dir) = try scratchBook()
         defer { try? FileManager.default.removeItem(at: dir) }
         let chapter = try #require(try book.chapters().first)
-        let text = chapter.lines.joined(separator: "\n") + "\n<!-- listing: Labs/01-stream-and-datagram/main.swift#no-such-region -->\n```swift\n```\n"
+        let text =
+            chapter.lines.joined(separator: "\n")
+            + "\n<!-- listing: Labs/01-stream-and-datagram/main.swift#no-such-region -->\n```swift\n```\n"
         try text.write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
         let problems = try book.checkListings()
         #expect(problems.contains { $0.file == chapter.path && $0.message.contains("`no-such-region`") }, "\(problems)")
@@ -108,11 +115,13 @@ import Testing
     @Test func aHandEditedTranscriptFailsNamingChapterAndLab() async throws {
         let (book, dir) = try scratchBook()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let chapter = try #require(try book.chapters().first { $0.blocks.contains { if case .transcript = $0.kind { true } else { false } } })
+        let chapter = try #require(
+            try book.chapters().first { $0.blocks.contains { if case .transcript = $0.kind { true } else { false } } })
         let block = try #require(chapter.blocks.first { if case .transcript = $0.kind { true } else { false } })
         var lines = chapter.lines
         lines[block.line + 2] = "a line the lab never prints"
-        try lines.joined(separator: "\n").write(to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(
+            to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
         let problems = try await onThread { try book.checkTranscripts(binaries: Paths.binaries) }
         #expect(problems.count == 1)
         #expect(problems.first?.file == chapter.path)

@@ -2,10 +2,11 @@
 // the stub resolver against a DNS server this file starts on loopback, and getaddrinfo's
 // errors. No test here asks the machine's configured resolver about anything.
 import Foundation
-@testable import DNS
-@testable import Sockets
 import Synchronization
 import Testing
+
+@testable import DNS
+@testable import Sockets
 
 /// A DNS server on loopback for tests. Every datagram it receives goes to `respond` with
 /// the query parsed (nil if it does not parse); the datagrams `respond` returns are sent
@@ -18,9 +19,11 @@ final class FakeDNSServer: Sendable {
     private let stopping = Mutex(false)
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(host: String = "127.0.0.1",
-         tcp answerOverTCP: (@Sendable (DNSMessage) -> DNSMessage)? = nil,
-         _ respond: @escaping @Sendable (DNSMessage?, [UInt8]) -> [[UInt8]]) throws {
+    init(
+        host: String = "127.0.0.1",
+        tcp answerOverTCP: (@Sendable (DNSMessage) -> DNSMessage)? = nil,
+        _ respond: @escaping @Sendable (DNSMessage?, [UInt8]) -> [[UInt8]]
+    ) throws {
         let bind = host.contains(":") ? "[\(host)]:0" : "\(host):0"
         var (firstUDP, firstTCP) = (try PacketConn("udp", bind), nil as Listener?)
         if answerOverTCP != nil {
@@ -35,7 +38,9 @@ final class FakeDNSServer: Sendable {
         threads = answerOverTCP == nil ? 1 : 2
         Thread { [self] in
             while !stopping.withLock({ $0 }) {
-                guard let (bytes, client) = try? udp.readFrom(until: .after(.milliseconds(50))), let client else { continue }
+                guard let (bytes, client) = try? udp.readFrom(until: .after(.milliseconds(50))), let client else {
+                    continue
+                }
                 log.withLock { $0.append(bytes) }
                 for reply in respond(try? DNSMessage(parsing: bytes), bytes) { try? udp.writeTo(reply, client) }
             }
@@ -45,11 +50,13 @@ final class FakeDNSServer: Sendable {
             Thread { [self] in
                 while !stopping.withLock({ $0 }) {
                     guard (try? tcp.socket.wait(for: .readable, until: .after(.milliseconds(50)))) == true,
-                          let conn = try? tcp.accept() else { continue }
+                        let conn = try? tcp.accept()
+                    else { continue }
                     conn.setReadDeadline(.after(.seconds(5)))
                     if let prefix = try? conn.read(maxLength: 2), prefix.count == 2,
-                       let body = try? conn.read(maxLength: Int(prefix[0]) << 8 | Int(prefix[1])),
-                       let query = try? DNSMessage(parsing: body) {
+                        let body = try? conn.read(maxLength: Int(prefix[0]) << 8 | Int(prefix[1])),
+                        let query = try? DNSMessage(parsing: body)
+                    {
                         let reply = answerOverTCP(query).encoded()
                         try? conn.write([UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply)
                     }
@@ -85,11 +92,16 @@ func name(_ text: String) -> DNSName { DNSName(text)! }  // test constants only
 /// The usual zone of these tests: www.hello.test → alias.hello.test → hello.test, with two
 /// A records and one AAAA record, and an A record for a name nobody asked about.
 func helloAnswers(_ question: DNSQuestion) -> [DNSRecord] {
-    let chain: [DNSRecord] = [.cname(name("www.hello.test"), name("alias.hello.test")),
-                              .cname(name("alias.hello.test"), name("hello.test"))]
-    let addresses: [DNSRecord] = question.type == .a
-        ? [.address(name("hello.test"), IP("127.0.0.7")!), .address(name("hello.test"), IP("127.0.0.8")!),
-           .address(name("evil.test"), IP("127.0.0.66")!)]
+    let chain: [DNSRecord] = [
+        .cname(name("www.hello.test"), name("alias.hello.test")),
+        .cname(name("alias.hello.test"), name("hello.test")),
+    ]
+    let addresses: [DNSRecord] =
+        question.type == .a
+        ? [
+            .address(name("hello.test"), IP("127.0.0.7")!), .address(name("hello.test"), IP("127.0.0.8")!),
+            .address(name("evil.test"), IP("127.0.0.66")!),
+        ]
         : [.address(name("hello.test"), IP("2001:db8::7")!)]
     return chain + addresses
 }
@@ -102,9 +114,11 @@ func goodReply(_ query: DNSMessage, rcode: DNSRCode = .noError, _ answers: [DNSR
 }
 
 /// Runs `body` against a fresh server, then stops the server.
-func withServer<T: Sendable>(host: String = "127.0.0.1", tcp: (@Sendable (DNSMessage) -> DNSMessage)? = nil,
-                             _ respond: @escaping @Sendable (DNSMessage?, [UInt8]) -> [[UInt8]],
-                             _ body: @escaping @Sendable (FakeDNSServer) throws -> T) async throws -> T {
+func withServer<T: Sendable>(
+    host: String = "127.0.0.1", tcp: (@Sendable (DNSMessage) -> DNSMessage)? = nil,
+    _ respond: @escaping @Sendable (DNSMessage?, [UInt8]) -> [[UInt8]],
+    _ body: @escaping @Sendable (FakeDNSServer) throws -> T
+) async throws -> T {
     let server = try FakeDNSServer(host: host, tcp: tcp, respond)
     return try await onThread {
         defer { server.stop() }
@@ -126,8 +140,10 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
         #expect(DNSName(text) != nil)
     }
 
-    @Test(arguments: ["", "a..b", ".a", "-a.test", "a-.test", "a b", "a\u{0}b", "caf\u{e9}.test", "1.2.3",
-                      String(repeating: "a", count: 64) + ".test", String(repeating: "a.", count: 127) + "ab"])
+    @Test(arguments: [
+        "", "a..b", ".a", "-a.test", "a-.test", "a b", "a\u{0}b", "caf\u{e9}.test", "1.2.3",
+        String(repeating: "a", count: 64) + ".test", String(repeating: "a.", count: 127) + "ab",
+    ])
     func badNames(text: String) {
         #expect(DNSName(text) == nil)
     }
@@ -153,8 +169,11 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
 @Suite struct DNSMessageTests {
     @Test func aQueryIsTheBytesRFC1035Describes() {
         let query = DNSMessage.query(DNSQuestion(name("hello.test"), .a), id: 0xBEEF)
-        let expected: [UInt8] = [0xBE, 0xEF, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-                                 5] + Array("hello".utf8) + [4] + Array("test".utf8) + [0, 0, 1, 0, 1]
+        let expected: [UInt8] =
+            [
+                0xBE, 0xEF, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                5,
+            ] + Array("hello".utf8) + [4] + Array("test".utf8) + [0, 0, 1, 0, 1]
         #expect(query.encoded() == expected)
     }
 
@@ -182,7 +201,9 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
             .address(name("b.test"), IP("127.0.0.9")!),
         ])
         #expect(loop.addresses(answering: question).addresses.map(\.description) == ["127.0.0.9"])
-        let tightLoop = DNSMessage.query(question, id: 1).reply(answers: [.cname(name("www.hello.test"), name("www.hello.test"))])
+        let tightLoop = DNSMessage.query(question, id: 1).reply(answers: [
+            .cname(name("www.hello.test"), name("www.hello.test"))
+        ])
         #expect(tightLoop.addresses(answering: question).addresses.isEmpty)
     }
 
@@ -191,13 +212,17 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
         [0, 1, 0x81, 0x80, 0, 1, 0, answers, 0, 0, 0, 0] + body
     }
 
-    static let question: [UInt8] = [5] + Array("hello".utf8) + [4] + Array("test".utf8) + [0, 0, 1, 0, 1]  // at 12, 16 bytes
+    // At offset 12, 16 bytes.
+    static let question: [UInt8] = [5] + Array("hello".utf8) + [4] + Array("test".utf8) + [0, 0, 1, 0, 1]
 
     @Test(arguments: [
         // name (pointer), type A, class IN, TTL, RDLENGTH, RDATA — each broken in one way
         ("pointer to itself", question + [0xC0, 28, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
         ("two pointers to each other", question + [0xC0, 30, 0xC0, 28, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
-        ("a label, then a pointer back to it", question + [1, 0x61, 0xC0, 28, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
+        (
+            "a label, then a pointer back to it",
+            question + [1, 0x61, 0xC0, 28, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]
+        ),
         ("pointer forward", question + [0xC0, 40, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
         ("pointer past the end", question + [0xFF, 0xFF, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
         ("label type 01", question + [0x41, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 127, 0, 0, 1]),
@@ -244,7 +269,9 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
         let query = DNSMessage.query(DNSQuestion(name("www.hello.test"), .a), id: 9)
         let reply = query.reply(answers: helloAnswers(query.questions[0])).encoded()
         for length in 0..<reply.count {
-            #expect(throws: DNSFormatError.self, "first \(length) bytes") { try DNSMessage(parsing: Array(reply.prefix(length))) }
+            #expect(throws: DNSFormatError.self, "first \(length) bytes") {
+                try DNSMessage(parsing: Array(reply.prefix(length)))
+            }
         }
         #expect(try DNSMessage(parsing: reply).answers.count == 5)
     }
@@ -290,27 +317,40 @@ struct SplitMix {
 @Suite struct StubResolverTests {
     @Test(arguments: ["127.0.0.1", "::1"])
     func answersFollowTheCNAMEChain(host: String) async throws {
-        let addresses = try await withServer(host: host, { query, _ in
-            guard let query, let question = query.questions.first else { return [] }
-            return [goodReply(query, helloAnswers(question))]
-        }) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
+        let addresses = try await withServer(
+            host: host,
+            { query, _ in
+                guard let query, let question = query.questions.first else { return [] }
+                return [goodReply(query, helloAnswers(question))]
+            }
+        ) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
         #expect(addresses == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
     }
 
     @Test func theQueryOnTheWireAsksForRecursion() async throws {
-        let queries = try await withServer({ query, _ in query.map { [goodReply($0, helloAnswers($0.questions[0]))] } ?? [] }) { server in
+        let queries = try await withServer({ query, _ in
+            query.map { [goodReply($0, helloAnswers($0.questions[0]))] } ?? []
+        }) { server in
             _ = try StubResolver(server: server.address).lookupHost("WWW.hello.test")
             return server.received
         }
         let parsed = try queries.map { try DNSMessage(parsing: $0) }
         #expect(parsed.map { $0.questions[0].type } == [.a, .aaaa])
         #expect(parsed.allSatisfy { $0.header.recursionDesired && !$0.header.isResponse && $0.questions.count == 1 })
-        #expect(parsed.allSatisfy { $0.questions[0].name.labels.map { String(decoding: $0, as: UTF8.self) } == ["WWW", "hello", "test"] })
+        #expect(
+            parsed.allSatisfy {
+                $0.questions[0].name.labels.map { String(decoding: $0, as: UTF8.self) } == ["WWW", "hello", "test"]
+            })
     }
 
     @Test func nxdomainIsFinal() async throws {
-        let (error, count, address) = try await withServer({ query, _ in query.map { [goodReply($0, rcode: .nameError, [])] } ?? [] }) { server in
-            (lookupFailure(StubResolver(server: server.address), "nosuch.test").0, server.received.count, server.address)
+        let (error, count, address) = try await withServer({ query, _ in
+            query.map { [goodReply($0, rcode: .nameError, [])] } ?? []
+        }) { server in
+            (
+                lookupFailure(StubResolver(server: server.address), "nosuch.test").0, server.received.count,
+                server.address
+            )
         }
         #expect(error?.description == "lookup nosuch.test on \(address): no such host")
         #expect(error?.isNotFound == true)
@@ -318,8 +358,13 @@ struct SplitMix {
     }
 
     @Test func servfailIsRetriedThenServerMisbehaving() async throws {
-        let (error, count, address) = try await withServer({ query, _ in query.map { [goodReply($0, rcode: .serverFailure, [])] } ?? [] }) { server in
-            (lookupFailure(StubResolver(server: server.address, attempts: 2), "broken.test").0, server.received.count, server.address)
+        let (error, count, address) = try await withServer({ query, _ in
+            query.map { [goodReply($0, rcode: .serverFailure, [])] } ?? []
+        }) { server in
+            (
+                lookupFailure(StubResolver(server: server.address, attempts: 2), "broken.test").0,
+                server.received.count, server.address
+            )
         }
         #expect(error?.description == "lookup broken.test on \(address): server misbehaving")
         #expect(error?.isNotFound == false)
@@ -327,7 +372,8 @@ struct SplitMix {
     }
 
     @Test func refusedAndLameAnswersAreErrors() async throws {
-        let refused = try await withServer({ query, _ in query.map { [goodReply($0, rcode: .refused, [])] } ?? [] }) { server in
+        let refused = try await withServer({ query, _ in query.map { [goodReply($0, rcode: .refused, [])] } ?? [] }) {
+            server in
             lookupFailure(StubResolver(server: server.address), "x.test").0?.reason
         }
         #expect(refused == "server misbehaving")
@@ -353,13 +399,18 @@ struct SplitMix {
 
     @Test func aSilentServerTimesOutAfterEachTry() async throws {
         let (failure, count, address) = try await withServer({ _, _ in [] }) { server in
-            let (error, took) = lookupFailure(StubResolver(server: server.address, timeout: .milliseconds(200), attempts: 2), "silent.test")
+            let (error, took) = lookupFailure(
+                StubResolver(server: server.address, timeout: .milliseconds(200), attempts: 2), "silent.test")
             return ((error, took), server.received.count, server.address)
         }
         let (error, took) = failure
         #expect(error?.isTimeout == true)
         let text = try #require(error?.description)
-        #expect(text.wholeMatch(of: try Regex("lookup silent\\.test on \(address): read udp 127\\.0\\.0\\.1:[0-9]+->\(address): i/o timeout")) != nil, "\(text)")
+        #expect(
+            text.wholeMatch(
+                of: try Regex(
+                    "lookup silent\\.test on \(address): read udp 127\\.0\\.0\\.1:[0-9]+->\(address): i/o timeout"))
+                != nil, "\(text)")
         #expect(count == 2, "two tries, then no AAAA query to a server that does not answer")
         #expect(took >= .milliseconds(390), "gave up after \(took), before two 200ms tries were over")
         #expect(took < .seconds(10))
@@ -372,7 +423,9 @@ struct SplitMix {
             return conn.localAddress.port
         }
         let server = try Address("127.0.0.1:\(port)")
-        let (error, took) = try await onThread { lookupFailure(StubResolver(server: server, timeout: .seconds(5)), "x.test") }
+        let (error, took) = try await onThread {
+            lookupFailure(StubResolver(server: server, timeout: .seconds(5)), "x.test")
+        }
         let text = try #require(error?.description)
         #expect(text.hasPrefix("lookup x.test on 127.0.0.1:\(port): read udp 127.0.0.1:"), "\(text)")
         #expect(text.hasSuffix("->127.0.0.1:\(port): read: connection refused"), "\(text)")
@@ -380,7 +433,9 @@ struct SplitMix {
     }
 
     /// A silent-but-for-`junk` server: junk arrives, then (if `thenAnswer`) the real reply.
-    func junkThenMaybeAnswer(_ junk: @escaping @Sendable (DNSMessage, [UInt8]) -> [UInt8], thenAnswer: Bool) async throws -> (LookupError?, [String]) {
+    func junkThenMaybeAnswer(_ junk: @escaping @Sendable (DNSMessage, [UInt8]) -> [UInt8], thenAnswer: Bool)
+        async throws -> (LookupError?, [String])
+    {
         try await withServer({ query, bytes in
             guard let query else { return [] }
             let real = goodReply(query, helloAnswers(query.questions[0]))
@@ -395,27 +450,42 @@ struct SplitMix {
         ("an empty datagram", { _, _ in [] }),
         ("three bytes", { _, _ in [1, 2, 3] }),
         ("random bytes", { _, _ in (0..<100).map { _ in UInt8.random(in: 0...255) } }),
-        ("the wrong ID", { query, _ in
-            var reply = query.reply(answers: helloAnswers(query.questions[0]))
-            reply.header.recursionAvailable = true
-            reply.header.id &+= 1
-            return reply.encoded()
-        }),
-        ("the wrong question", { query, _ in
-            goodReply(DNSMessage.query(DNSQuestion(name("evil.test"), query.questions[0].type), id: query.header.id), [
-                .address(name("evil.test"), IP("127.0.0.66")!)])
-        }),
-        ("the wrong type", { query, _ in
-            let type: DNSType = query.questions[0].type == .a ? .aaaa : .a
-            return goodReply(DNSMessage.query(DNSQuestion(query.questions[0].name, type), id: query.header.id), [])
-        }),
+        (
+            "the wrong ID",
+            { query, _ in
+                var reply = query.reply(answers: helloAnswers(query.questions[0]))
+                reply.header.recursionAvailable = true
+                reply.header.id &+= 1
+                return reply.encoded()
+            }
+        ),
+        (
+            "the wrong question",
+            { query, _ in
+                goodReply(
+                    DNSMessage.query(DNSQuestion(name("evil.test"), query.questions[0].type), id: query.header.id),
+                    [
+                        .address(name("evil.test"), IP("127.0.0.66")!)
+                    ])
+            }
+        ),
+        (
+            "the wrong type",
+            { query, _ in
+                let type: DNSType = query.questions[0].type == .a ? .aaaa : .a
+                return goodReply(DNSMessage.query(DNSQuestion(query.questions[0].name, type), id: query.header.id), [])
+            }
+        ),
         ("the query sent back (QR=0)", { _, bytes in bytes }),
         ("a header cut short", { query, _ in Array(goodReply(query, []).prefix(7)) }),
-        ("a pointer loop in the question", { query, _ in
-            var reply = goodReply(query, [])
-            reply.replaceSubrange(12..., with: [0xC0, 12, 0, 1, 0, 1])
-            return reply
-        }),
+        (
+            "a pointer loop in the question",
+            { query, _ in
+                var reply = goodReply(query, [])
+                reply.replaceSubrange(12..., with: [0xC0, 12, 0, 1, 0, 1])
+                return reply
+            }
+        ),
     ]
 
     @Test(arguments: 0..<junk.count)
@@ -443,36 +513,46 @@ struct SplitMix {
             }
             return [bytes]
         }) { server in
-            (lookupFailure(StubResolver(server: server.address, timeout: .seconds(5)), "www.hello.test").0, server.received.count, server.address)
+            (
+                lookupFailure(StubResolver(server: server.address, timeout: .seconds(5)), "www.hello.test").0,
+                server.received.count, server.address
+            )
         }
         #expect(error?.description == "lookup www.hello.test on \(address): cannot unmarshal DNS message")
         #expect(count == 4, "each of two tries for A and for AAAA got an answer it could not read")
     }
 
     @Test func aTruncatedReplyIsAskedAgainOverTCP() async throws {
-        let addresses = try await withServer(tcp: { query in
-            var reply = query.reply(answers: helloAnswers(query.questions[0]))
-            reply.header.recursionAvailable = true
-            return reply
-        }, { query, _ in
-            guard let query else { return [] }
-            var reply = query.reply(answers: [.cname(name("www.hello.test"), name("alias.hello.test"))])  // part of it
-            reply.header.truncated = true
-            reply.header.recursionAvailable = true
-            return [reply.encoded()]
-        }) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
+        let addresses = try await withServer(
+            tcp: { query in
+                var reply = query.reply(answers: helloAnswers(query.questions[0]))
+                reply.header.recursionAvailable = true
+                return reply
+            },
+            { query, _ in
+                guard let query else { return [] }
+                // Part of the answer only.
+                var reply = query.reply(answers: [.cname(name("www.hello.test"), name("alias.hello.test"))])
+                reply.header.truncated = true
+                reply.header.recursionAvailable = true
+                return [reply.encoded()]
+            }
+        ) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
         #expect(addresses == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
     }
 
     @Test func aTruncatedReplyCutInsideARecordIsAskedAgainOverTCP() async throws {
-        let addresses = try await withServer(tcp: { query in
-            query.reply(answers: helloAnswers(query.questions[0]))
-        }, { query, _ in
-            guard let query else { return [] }
-            var reply = query.reply(answers: helloAnswers(query.questions[0]))
-            reply.header.truncated = true
-            return [Array(reply.encoded().dropLast(3))]  // cut where the datagram ran out
-        }) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
+        let addresses = try await withServer(
+            tcp: { query in
+                query.reply(answers: helloAnswers(query.questions[0]))
+            },
+            { query, _ in
+                guard let query else { return [] }
+                var reply = query.reply(answers: helloAnswers(query.questions[0]))
+                reply.header.truncated = true
+                return [Array(reply.encoded().dropLast(3))]  // cut where the datagram ran out
+            }
+        ) { server in try StubResolver(server: server.address).lookupHost("www.hello.test") }
         #expect(addresses == ["127.0.0.7", "127.0.0.8", "2001:db8::7"])
     }
 
@@ -508,8 +588,11 @@ struct SplitMix {
 
     @Test func localhostComesFromTheHostsFile() throws {
         let hosts = try String(contentsOfFile: "/etc/hosts", encoding: .utf8)
-        try #require(hosts.split(separator: "\n").contains { !$0.hasPrefix("#") && $0.split(whereSeparator: \.isWhitespace).contains("localhost") },
-                     "this machine's /etc/hosts has no localhost: asking would go to DNS")
+        try #require(
+            hosts.split(separator: "\n").contains {
+                !$0.hasPrefix("#") && $0.split(whereSeparator: \.isWhitespace).contains("localhost")
+            },
+            "this machine's /etc/hosts has no localhost: asking would go to DNS")
         let addresses = try Resolver.lookupIP("localhost")
         #expect(!addresses.isEmpty && addresses.allSatisfy(\.isLoopback))
         #expect(Set(addresses).count == addresses.count, "each address once")
@@ -519,18 +602,24 @@ struct SplitMix {
     func namesThatCannotBeDNSNamesAreNoSuchHost(text: String) {
         // "localhost\0.example" would reach getaddrinfo as "localhost" (C stops at the NUL).
         #expect { try Resolver.lookupIP(text) } throws: { error in
-            (error as? LookupError)?.description == "lookup \(text): no such host" && (error as? LookupError)?.isNotFound == true
+            (error as? LookupError)?.description == "lookup \(text): no such host"
+                && (error as? LookupError)?.isNotFound == true
         }
     }
 
     @Test func getaddrinfoErrorsReadLikeGo() {
-        #expect(Resolver.lookupError("x.test", status: EAI_NONAME, errno: 0).description == "lookup x.test: no such host")
+        #expect(
+            Resolver.lookupError("x.test", status: EAI_NONAME, errno: 0).description == "lookup x.test: no such host")
         #expect(Resolver.lookupError("x.test", status: Platform.noData, errno: 0).isNotFound)
-        #expect(Resolver.lookupError("x.test", status: EAI_AGAIN, errno: 0).description
+        #expect(
+            Resolver.lookupError("x.test", status: EAI_AGAIN, errno: 0).description
                 == "lookup x.test: Temporary failure in name resolution")
-        #expect(Resolver.lookupError("x.test", status: EAI_FAIL, errno: 0).description
+        #expect(
+            Resolver.lookupError("x.test", status: EAI_FAIL, errno: 0).description
                 == "lookup x.test: Non-recoverable failure in name resolution")
-        #expect(Resolver.lookupError("x.test", status: EAI_SYSTEM, errno: EMFILE).description == "lookup x.test: too many open files")
+        #expect(
+            Resolver.lookupError("x.test", status: EAI_SYSTEM, errno: EMFILE).description
+                == "lookup x.test: too many open files")
         #expect(!Resolver.lookupError("x.test", status: EAI_AGAIN, errno: 0).isNotFound)
     }
 }

@@ -48,13 +48,16 @@ func netError(_ body: () throws -> Void) -> NetError? {
     @Test func opErrorFormat() throws {
         // Only the text is tested: no socket is opened, so these ports are never used.
         let (local, remote) = (Address(ip: .loopbackV4, port: 5000), Address(ip: .loopbackV4, port: 6000))
-        let error = NetError(op: "read", network: "tcp", local: local, remote: remote.description,
-                             SystemError(call: "read", code: ECONNRESET))
+        let error = NetError(
+            op: "read", network: "tcp", local: local, remote: remote.description,
+            SystemError(call: "read", code: ECONNRESET))
         #expect(error.description == "read tcp 127.0.0.1:5000->127.0.0.1:6000: read: connection reset by peer")
         let v6 = Address(ip: .loopbackV6, port: 4000)
-        #expect(NetError(op: "dial", network: "tcp", remote: v6.description, reason: .timeout).description
+        #expect(
+            NetError(op: "dial", network: "tcp", remote: v6.description, reason: .timeout).description
                 == "dial tcp [::1]:4000: i/o timeout")
-        #expect(LookupError(name: "nosuch.test", reason: "no such host", isNotFound: true).description
+        #expect(
+            LookupError(name: "nosuch.test", reason: "no such host", isNotFound: true).description
                 == "lookup nosuch.test: no such host")
     }
 
@@ -85,7 +88,11 @@ func netError(_ body: () throws -> Void) -> NetError? {
 
         // Then writeAll finishes the rest while a slow reader drains the other end.
         let rest = Array(big[accepted...])
-        let writer = Task.detached { try await onThread { try client.write(rest); client.close() } }
+        let writer = Task.detached {
+            try await onThread {
+                try client.write(rest); client.close()
+            }
+        }
         let received = try await onThread { () -> [UInt8] in
             var all: [UInt8] = []
             pause(.milliseconds(50))  // a slow reader: the writer finds the buffers full

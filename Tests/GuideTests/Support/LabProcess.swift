@@ -6,8 +6,9 @@ import Testing
 /// Runs a lab to the end and returns its exit status and output.
 func runLab(_ name: String, _ arguments: [String] = [], timeout: TimeInterval = 60) async throws -> LabRun {
     let executable = Paths.lab(name)
-    try #require(FileManager.default.isExecutableFile(atPath: executable.path),
-                 "\(executable.path) is missing: run `make test`, which builds the labs first")
+    try #require(
+        FileManager.default.isExecutableFile(atPath: executable.path),
+        "\(executable.path) is missing: run `make test`, which builds the labs first")
     return try await onThread { try LabRun(executable, arguments, timeout: timeout) }
 }
 
@@ -36,14 +37,20 @@ final class RunningLab: @unchecked Sendable {
                 while let newline = pending.firstIndex(of: 0x0A) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending = Data(pending[(newline + 1)...])
-                    lock.withLock { lines.append(line); lock.broadcast() }
+                    lock.withLock {
+                        lines.append(line); lock.broadcast()
+                    }
                 }
             }
-            lock.withLock { streamsOpen -= 1; lock.broadcast() }
+            lock.withLock {
+                streamsOpen -= 1; lock.broadcast()
+            }
         }.start()
         Thread { [self] in  // stderr on its own thread: a full pipe must never stall the lab
             let text = errors.fileHandleForReading.readDataToEndOfFile()
-            lock.withLock { errorText = text; streamsOpen -= 1; lock.broadcast() }
+            lock.withLock {
+                errorText = text; streamsOpen -= 1; lock.broadcast()
+            }
         }.start()
         _ = try await line(0)
     }
@@ -57,8 +64,9 @@ final class RunningLab: @unchecked Sendable {
                     if !lock.wait(until: limit) { break }
                 }
                 guard index < lines.count else {
-                    throw LabFailure("no line \(index + 1) from \(process.executableURL!.lastPathComponent) "
-                        + "(so far: \(lines), stderr: \(String(decoding: errorText, as: UTF8.self)))")
+                    throw LabFailure(
+                        "no line \(index + 1) from \(process.executableURL!.lastPathComponent) "
+                            + "(so far: \(lines), stderr: \(String(decoding: errorText, as: UTF8.self)))")
                 }
                 return lines[index]
             }

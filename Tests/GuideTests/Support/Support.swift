@@ -60,7 +60,9 @@ func settledDescriptorCount() async throws -> Int {
 
 /// Checks `condition` every 20 ms until it holds (true) or `timeout` passes (false):
 /// for things that settle a moment later, such as a server's threads closing descriptors.
-func eventually(within timeout: Duration = .seconds(5), _ condition: @escaping @Sendable () -> Bool) async throws -> Bool {
+func eventually(within timeout: Duration = .seconds(5), _ condition: @escaping @Sendable () -> Bool) async throws
+    -> Bool
+{
     try await onThread {
         let limit = ContinuousClock.now + timeout
         while !condition() {

@@ -2,9 +2,9 @@
 // over TLS, secure defaults, errors a reader can act on, timeouts, and no SIGPIPE.
 import Foundation
 import Sockets
+import TLS
 import TestPKI
 import Testing
-import TLS
 
 @Suite struct TLSConnectionTests {
     @Test(arguments: [TLSVersion.tls12, .tls13])
@@ -46,8 +46,11 @@ import TLS
             let byName = try TLSDialer(config: config).dial("tcp", "localhost:\(server.port)")
             let byAddress = try TLSDialer(config: config).dial("tcp", "127.0.0.1:\(server.port)")
             let peer = try #require(byName.peerCertificate)
-            return (String(decoding: try byName.readToEnd(), as: UTF8.self), String(decoding: try byAddress.readToEnd(), as: UTF8.self),
-                    peer.subject, peer.issuer, peer.names)
+            return (
+                String(decoding: try byName.readToEnd(), as: UTF8.self),
+                String(decoding: try byAddress.readToEnd(), as: UTF8.self),
+                peer.subject, peer.issuer, peer.names
+            )
         }
         #expect(byName == "localhost", "a name is sent as SNI")
         #expect(byAddress == "(no SNI)", "an IP address is not (RFC 6066)")
@@ -59,29 +62,44 @@ import TLS
     @Test func verificationFailuresSayWhatFailed() async throws {
         let c = try Certificates.shared()
         let cases: [(Identity, String, TLSConfig, String)] = [
-            (c.elsewhere, "localhost", .client(trusting: c.ca),
-             "x509: certificate is valid for elsewhere.test, not localhost [OpenSSL: hostname mismatch]"),
-            (c.localhost, "127.0.0.2", .client(trusting: c.ca),
-             "x509: certificate is valid for localhost, 127.0.0.1, ::1, not 127.0.0.2 [OpenSSL: IP address mismatch]"),
-            (c.untrusted, "localhost", .client(trusting: c.ca),
-             "x509: certificate signed by unknown authority [OpenSSL: unable to get local issuer certificate]"),
-            (c.expired, "localhost", .client(trusting: c.ca),
-             "x509: certificate has expired or is not yet valid [OpenSSL: certificate has expired]"),
-            (c.selfSigned, "localhost", .client(trusting: nil),
-             "x509: certificate signed by unknown authority [OpenSSL: self-signed certificate]"),
+            (
+                c.elsewhere, "localhost", .client(trusting: c.ca),
+                "x509: certificate is valid for elsewhere.test, not localhost [OpenSSL: hostname mismatch]"
+            ),
+            (
+                c.localhost, "127.0.0.2", .client(trusting: c.ca),
+                "x509: certificate is valid for localhost, 127.0.0.1, ::1, not 127.0.0.2 [OpenSSL: IP address mismatch]"
+            ),
+            (
+                c.untrusted, "localhost", .client(trusting: c.ca),
+                "x509: certificate signed by unknown authority [OpenSSL: unable to get local issuer certificate]"
+            ),
+            (
+                c.expired, "localhost", .client(trusting: c.ca),
+                "x509: certificate has expired or is not yet valid [OpenSSL: certificate has expired]"
+            ),
+            (
+                c.selfSigned, "localhost", .client(trusting: nil),
+                "x509: certificate signed by unknown authority [OpenSSL: self-signed certificate]"
+            ),
             // OpenSSL would fall back to the subject's CN; like Go (since 1.15) we never do.
-            (c.commonNameOnly, "localhost", .client(trusting: c.ca),
-             "x509: certificate is not valid for any names, but wanted to match localhost [OpenSSL: hostname mismatch]"),
+            (
+                c.commonNameOnly, "localhost", .client(trusting: c.ca),
+                "x509: certificate is not valid for any names, but wanted to match localhost [OpenSSL: hostname mismatch]"
+            ),
         ]
         for (identity, host, config, reason) in cases {
             let server = try ModuleServer(.server(identity), host: "127.0.0.1")
             let target = host == "localhost" ? "localhost:\(server.port)" : "127.0.0.1:\(server.port)"
             var config = config
             if host.first?.isNumber == true { config.serverName = host }
-            let error = try await onThread { [config] in netError { _ = try TLSDialer(config: config).dial("tcp", target) } }
+            let error = try await onThread { [config] in
+                netError { _ = try TLSDialer(config: config).dial("tcp", target) }
+            }
             let text = try #require(error?.description)
             #expect(text.hasPrefix("handshake tcp 127.0.0.1:"), "\(text)")
-            #expect(text.hasSuffix("->127.0.0.1:\(server.port): tls: failed to verify certificate: \(reason)"), "\(text)")
+            #expect(
+                text.hasSuffix("->127.0.0.1:\(server.port): tls: failed to verify certificate: \(reason)"), "\(text)")
             // The server hears why, as the alert the client sent.
             let seen = try #require(server.outcome() ?? nil)
             #expect(seen.contains(": remote error: tls: "), "\(seen)")
@@ -94,7 +112,8 @@ import TLS
         serverConfig.handshakeTimeout = .zero
         let server = try ModuleServer(serverConfig)
         let text = try await onThread {
-            let connection = try TLSDialer(config: .client(trusting: c.ca), timeout: .zero).dial("tcp", "localhost:\(server.port)")
+            let connection = try TLSDialer(config: .client(trusting: c.ca), timeout: .zero).dial(
+                "tcp", "localhost:\(server.port)")
             defer { connection.close() }
             return String(decoding: try connection.readToEnd(), as: UTF8.self)
         }
@@ -112,7 +131,8 @@ import TLS
             return (String(decoding: try connection.readToEnd(), as: UTF8.self), connection.skippedVerificationFailure)
         }
         #expect(text == "Hello World!\r\n")
-        #expect(skipped?.contains("certificate is valid for elsewhere.test, not localhost") == true, "\(skipped ?? "nil")")
+        #expect(
+            skipped?.contains("certificate is valid for elsewhere.test, not localhost") == true, "\(skipped ?? "nil")")
     }
 
     @Test func aSilentClientTimesOutTheHandshake() async throws {
@@ -148,7 +168,9 @@ import TLS
         }
         let outcome = try #require(server.outcome() ?? nil)
         #expect(outcome.hasPrefix("write tcp "), "\(outcome)")
-        #expect(outcome.hasSuffix(": write: broken pipe") || outcome.hasSuffix(": write: connection reset by peer"), "\(outcome)")
+        #expect(
+            outcome.hasSuffix(": write: broken pipe") || outcome.hasSuffix(": write: connection reset by peer"),
+            "\(outcome)")
     }
 
     @Test func aTCPCloseBetweenRecordsIsEOFInsideOneAnError() async throws {
@@ -157,7 +179,8 @@ import TLS
             try connection.write("partial")
             if connection.requestedServerName == "cut.localhost" {
                 // The header of a 64-byte record, and 10 of its bytes: then the line goes dead.
-                _ = try connection.connection.socket.writeAll([0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0, count: 10))
+                _ = try connection.connection.socket.writeAll(
+                    [0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0, count: 10))
             }
             connection.connection.close()  // TCP close, no close_notify
         }
@@ -173,8 +196,10 @@ import TLS
             }
             #expect(bytes == Array("partial".utf8))
             if cut {
-                #expect(error?.description.hasSuffix(": tls: unexpected EOF (the connection closed inside a record)") == true,
-                        "\(String(describing: error))")
+                #expect(
+                    error?.description.hasSuffix(": tls: unexpected EOF (the connection closed inside a record)")
+                        == true,
+                    "\(String(describing: error))")
             } else {
                 #expect(error == nil, "a close between records reads as EOF, as in Go")
                 #expect(noCloseNotify, "and is reported")
@@ -189,12 +214,18 @@ import TLS
         }
         var missing = TLSConfig.server(c.localhost)
         missing.certificateFile = "/nonexistent/cert.pem"
-        #expect { try TLSContext(.server, missing) } throws: { "\($0)" == "open /nonexistent/cert.pem: no such file or directory" }
+        #expect { try TLSContext(.server, missing) } throws: {
+            "\($0)" == "open /nonexistent/cert.pem: no such file or directory"
+        }
         var mismatched = TLSConfig.server(c.localhost)
         mismatched.keyFile = c.elsewhere.keyFile
-        #expect { try TLSContext(.server, mismatched) } throws: { "\($0)" == "tls: private key does not match public key" }
+        #expect { try TLSContext(.server, mismatched) } throws: {
+            "\($0)" == "tls: private key does not match public key"
+        }
         var notPEM = TLSConfig.client(trusting: nil)
         notPEM.caFile = "/etc/hostname"
-        #expect { try TLSContext(.client, notPEM) } throws: { "\($0)".hasPrefix("tls: load CA certificates from /etc/hostname: ") }
+        #expect { try TLSContext(.client, notPEM) } throws: {
+            "\($0)".hasPrefix("tls: load CA certificates from /etc/hostname: ")
+        }
     }
 }

@@ -4,11 +4,11 @@
 import Foundation
 import LabKit
 import Literate
-import Synchronization
 import Sockets
+import Synchronization
+import TLS
 import TestPKI
 import Testing
-import TLS
 
 /// The tests' certificates: the set the grader uses too.
 typealias Certificates = CertificateSet
@@ -41,8 +41,10 @@ final class ModuleServer: Sendable {
     let listener: TLSListener
     private let log = Mailbox<String?>()
 
-    init(_ config: TLSConfig, host: String = "127.0.0.1", count: Int = 1,
-         serve: @escaping @Sendable (TLSConnection) throws -> Void = { try $0.write("Hello World!\r\n") }) throws {
+    init(
+        _ config: TLSConfig, host: String = "127.0.0.1", count: Int = 1,
+        serve: @escaping @Sendable (TLSConnection) throws -> Void = { try $0.write("Hello World!\r\n") }
+    ) throws {
         listener = try TLSListener("tcp", host.contains(":") ? "[\(host)]:0" : "\(host):0", TLSContext(.server, config))
         Thread { [listener, log] in
             for _ in 0..<count {
@@ -78,16 +80,21 @@ func openssl(_ arguments: [String], timeout: TimeInterval = 30) async throws -> 
 /// `openssl s_client` against `address`, trusting `ca`, checking the name `localhost`.
 /// `untilServerCloses`: keep reading until the server closes (`-ign_eof`); otherwise
 /// hang up right after the handshake.
-func sClient(_ address: String, ca: Identity, _ flags: [String], untilServerCloses: Bool = true) async throws -> LabRun {
-    try await openssl(["s_client", "-connect", address, "-CAfile", ca.certificateFile, "-verify_return_error",
-                       "-verify_hostname", "localhost", "-servername", "localhost"]
-                      + (untilServerCloses ? ["-ign_eof"] : []) + flags)
+func sClient(_ address: String, ca: Identity, _ flags: [String], untilServerCloses: Bool = true) async throws -> LabRun
+{
+    try await openssl(
+        [
+            "s_client", "-connect", address, "-CAfile", ca.certificateFile, "-verify_return_error",
+            "-verify_hostname", "localhost", "-servername", "localhost",
+        ]
+            + (untilServerCloses ? ["-ign_eof"] : []) + flags)
 }
 
 /// The lab's server role with `identity`, on `host`, port 0.
 func tlsServer(_ identity: Identity, host: String = "127.0.0.1", _ extra: [String] = []) async throws -> RunningLab {
     let listen = host.contains(":") ? "[\(host)]:0" : "\(host):0"
-    return try await RunningLab("tls-server", ["--listen", listen, "--cert", identity.certificateFile, "--key", identity.keyFile] + extra)
+    return try await RunningLab(
+        "tls-server", ["--listen", listen, "--cert", identity.certificateFile, "--key", identity.keyFile] + extra)
 }
 
 /// `openssl s_server` on 127.0.0.1, port 0: it prints `ACCEPT 127.0.0.1:PORT` once
@@ -116,7 +123,9 @@ final class OpenSSLServer: @unchecked Sendable {
                 let byte = output.fileHandleForReading.readData(ofLength: 1)
                 if byte.isEmpty { break }
                 text += String(decoding: byte, as: UTF8.self)
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT ") }), text.hasSuffix("\n") {
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT ") }),
+                    text.hasSuffix("\n")
+                {
                     return String(line.dropFirst("ACCEPT ".count))
                 }
             }

@@ -4,8 +4,8 @@
 // it counts this whole process's descriptors and OpenSSL objects.
 import Foundation
 import Sockets
-import Testing
 import TLS
+import Testing
 
 extension DescriptorLeaks {
     @Test func tlsConnectionsLeaveNothingBehind() async throws {

@@ -17,11 +17,17 @@ import Testing
         #expect(try mode(pki.directory) == 0o700)
         for key in [ca.keyFile, server.keyFile, expired.keyFile] { #expect(try mode(key) == 0o600, "\(key)") }
 
-        let byName = try await openssl(["verify", "-CAfile", ca.certificateFile, "-verify_hostname", "localhost", server.certificateFile])
+        let byName = try await openssl([
+            "verify", "-CAfile", ca.certificateFile, "-verify_hostname", "localhost", server.certificateFile,
+        ])
         #expect(byName.status == 0, "\(byName.stdout)\(byName.stderr)")
-        let byAddress = try await openssl(["verify", "-CAfile", ca.certificateFile, "-verify_ip", "127.0.0.1", server.certificateFile])
+        let byAddress = try await openssl([
+            "verify", "-CAfile", ca.certificateFile, "-verify_ip", "127.0.0.1", server.certificateFile,
+        ])
         #expect(byAddress.status == 0, "\(byAddress.stdout)\(byAddress.stderr)")
-        let wrongName = try await openssl(["verify", "-CAfile", ca.certificateFile, "-verify_hostname", "elsewhere.test", server.certificateFile])
+        let wrongName = try await openssl([
+            "verify", "-CAfile", ca.certificateFile, "-verify_hostname", "elsewhere.test", server.certificateFile,
+        ])
         #expect(wrongName.status != 0)
         let late = try await openssl(["verify", "-CAfile", ca.certificateFile, expired.certificateFile])
         #expect(late.status != 0 && (late.stdout + late.stderr).contains("certificate has expired"), "\(late.stderr)")
