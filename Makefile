@@ -16,7 +16,7 @@ SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test test-programs sync labs tour literate-check openssl-headers grade starter lint format
+.PHONY: all build test test-programs go-toolchain sync labs tour literate-check openssl-headers grade starter lint format
 
 all: build
 
@@ -49,7 +49,7 @@ labs tour: openssl-headers
 # Some suites run alone, after everything else: the descriptor-leak tests count
 # /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; and the
 # exercises' honesty check builds a student's copy (it needs the cores).
-test: openssl-headers test-programs lint
+test: openssl-headers test-programs go-toolchain lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GradingHonesty'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
@@ -67,6 +67,17 @@ test-programs:
 		else \
 			echo "dnsmasq is not installed (apt-get install dnsmasq-base): lab 5's test against it will be skipped"; \
 		fi; }
+
+# Go, for the comparisons with the source's programs: the chapters show what `go build` says
+# about our transcriptions of its snippets that do not compile (Chapters/go/). Without Go,
+# those checks are skipped.
+go-toolchain:
+	@command -v go >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing golang-go (Go, for the comparisons with the source's programs)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go) >/dev/null 2>&1 \
+				|| echo "could not install golang-go"; \
+		else echo "Go is not installed (apt-get install golang-go)"; fi; }
 
 # The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
 # `make lint` (run by `make test`) fails on any difference.

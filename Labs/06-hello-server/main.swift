@@ -107,6 +107,8 @@ func demo() throws {
     try severalClientsAtOnce()
     say("")
     try oneByteAtATime()
+    say("")
+    try silentClientsLeak()
 }
 
 // ANCHOR: demo-clients
@@ -194,3 +196,56 @@ func oneByteAtATime() throws {
     say("   every byte is a system call, however the kernel then packs the bytes into segments")
 }
 // ANCHOR_END: demo-cost
+
+// ANCHOR: demo-leak
+/// The source says Go's garbage collector means no leaks. It frees memory, not what a
+/// handler still holds: one that waits for a request with no deadline keeps its thread (in Go,
+/// its goroutine) and its descriptor for as long as the client stays silent.
+func silentClientsLeak() throws {
+    let listener = try Listener("tcp", "127.0.0.1:0")
+    let waiting = Atomic<Int>(0), serving = Atomic<Bool>(false)
+    let server = BackgroundThread("server") {
+        serving.store(true, ordering: .sequentiallyConsistent)
+        while let connection = try? listener.accept() {
+            _ = BackgroundThread("connection") {
+                try? writeGreeting(to: connection, bytesPerWrite: greeting.count)
+                waiting.add(1, ordering: .sequentiallyConsistent)
+                _ = try? connection.read(maxLength: 1024)  // no deadline: waits as long as the client does
+                waiting.subtract(1, ordering: .sequentiallyConsistent)
+                connection.close()
+            }
+        }
+    }
+    say("a handler that waits for a request with no deadline, and clients that connect and say nothing:")
+    settle { serving.load(ordering: .sequentiallyConsistent) }
+    let before = (threads: threadCount(), descriptors: descriptorCount())
+    func report(_ what: String) {
+        say("  \(what): +\(threadCount() - before.threads) threads, +\(descriptorCount() - before.descriptors) descriptors")
+    }
+    var clients: [Connection] = []
+    for total in [10, 20] {
+        while clients.count < total { clients.append(try dial("tcp", listener.address.description)) }
+        settle { waiting.load(ordering: .sequentiallyConsistent) == total }
+        report("\(total) silent clients")
+    }
+    clients.forEach { $0.close() }
+    clients = []
+    settle { waiting.load(ordering: .sequentiallyConsistent) == 0 && threadCount() == before.threads }
+    report("once they hang up")
+    listener.close()
+    server.join()
+    say("=> garbage collection frees memory, not threads or descriptors: each silent client holds a")
+    say("   thread and two descriptors (its own and the server's) until it goes; a read deadline bounds that")
+}
+// ANCHOR_END: demo-leak
+
+/// Threads and open descriptors of this process, as Linux lists them in /proc.
+func threadCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1 }
+func descriptorCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
+
+/// Waits (at most 10 s) until `condition` holds, then a moment more for threads to finish starting or ending.
+func settle(_ condition: () -> Bool) {
+    let limit = ContinuousClock.now + .seconds(10)
+    while !condition(), ContinuousClock.now < limit { Thread.sleep(forTimeInterval: 0.01) }
+    Thread.sleep(forTimeInterval: 0.05)
+}

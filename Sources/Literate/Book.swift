@@ -115,6 +115,54 @@ public struct Book: Sendable {
     }
 }
 
+extension Book {
+    /// Go's command on this machine's `PATH`, or nil when Go is not installed.
+    public static func goCommand() -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("go") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Builds each `go-build:` folder's `main.go` with `go` and compares the compiler's messages
+    /// with the chapter. These are our transcriptions of the source's snippets that do not compile,
+    /// so a build that succeeds is a problem too. The wording of Go's messages changes between
+    /// versions: a chapter writes `{ANY}` where it may.
+    public func checkGoBuilds(go: URL, timeout: TimeInterval = 120) throws -> [Problem] {
+        var problems: [Problem] = []
+        for chapter in try chapters() {
+            for block in chapter.blocks {
+                guard case let .goBuild(folder) = block.kind else { continue }
+                let expected = block.body.first?.hasPrefix("$ ") == true ? Array(block.body.dropFirst()) : block.body
+                func problem(_ message: String) -> Problem {
+                    Problem(file: chapter.path, line: block.line, message: "go build of \(folder): \(message)")
+                }
+                let directory = root.appendingPathComponent(folder)
+                guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("main.go").path) else {
+                    problems.append(problem("there is no \(folder)/main.go"))
+                    continue
+                }
+                let run: LabRun
+                do {
+                    run = try LabRun(
+                        go, ["build", "-o", "/dev/null", "main.go"], timeout: timeout, in: directory)
+                } catch {
+                    problems.append(problem("could not run go: \(error)"))
+                    continue
+                }
+                if run.status == 0 {
+                    problems.append(problem("it compiled, but the chapter shows it failing"))
+                } else if let drift = Transcript.mismatch(expected: expected, actual: run.stderrLines) {
+                    problems.append(
+                        problem(
+                            "drifted from the compiler at transcript line \(drift.expectedLine + 1): "
+                                + "expected `\(drift.wanted)`, go printed `\(drift.got)`"))
+                }
+            }
+        }
+        return problems
+    }
+}
+
 /// `Problem` as an `Error`, for `Result`.
 struct ProblemBox: Error {
     let problem: Problem
@@ -126,17 +174,22 @@ public struct LabRun: Sendable {
     public let status: Int32
     public let stdout: String
     public let stderr: String
-    public var stdoutLines: [String] {
-        var lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    public var stdoutLines: [String] { LabRun.lines(stdout) }
+    public var stderrLines: [String] { LabRun.lines(stderr) }
+
+    static func lines(_ text: String) -> [String] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         return lines
     }
 
-    /// Runs `executable` to the end (killing it after `timeout` seconds) and collects its output.
-    public init(_ executable: URL, _ arguments: [String], timeout: TimeInterval) throws {
+    /// Runs `executable` to the end (killing it after `timeout` seconds) and collects its output;
+    /// in `directory` when one is given.
+    public init(_ executable: URL, _ arguments: [String], timeout: TimeInterval, in directory: URL? = nil) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -10,6 +10,12 @@
 //     $ make lab-3
 //     (the demo's output, with {PORT}, {DURATION}… for what changes from run to run)
 //     ```
+//
+//     <!-- go-build: Chapters/go/read-from -->
+//     ```console
+//     $ go build main.go
+//     (what Go's compiler says about that folder's main.go, which must not compile)
+//     ```
 
 public struct Chapter {
     public struct Block {
@@ -18,6 +24,8 @@ public struct Chapter {
             case listing(path: String, region: String)
             /// A run of a lab executable with these arguments.
             case transcript(executable: String, arguments: [String])
+            /// What `go build` says about the `main.go` in this folder (relative to the project).
+            case goBuild(folder: String)
         }
 
         public let kind: Kind
@@ -70,6 +78,10 @@ public struct Chapter {
             let words = inner.dropFirst("transcript:".count).split(separator: " ").map(String.init)
             guard let executable = words.first else { return nil }
             return .transcript(executable: executable, arguments: Array(words.dropFirst()))
+        }
+        if inner.hasPrefix("go-build:") {
+            let folder = String(inner.dropFirst("go-build:".count)).trimmingWhitespace()
+            return folder.isEmpty ? nil : .goBuild(folder: folder)
         }
         return nil
     }

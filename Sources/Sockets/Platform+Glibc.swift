@@ -45,16 +45,25 @@
         }
         // ANCHOR_END: socket
 
-        /// `accept`, then close-on-exec on the new descriptor. (`accept4` would do both at once,
-        /// but Swift's Glibc module does not export it.)
+        // ANCHOR: accept4
+        /// `accept4(2)` with `SOCK_CLOEXEC`: the new connection's descriptor is close-on-exec
+        /// from birth, as `socket` makes ours. A plain `accept` followed by `fcntl` would leave a
+        /// moment in which another thread's `fork`+`exec` inherits it.
         static func accept(
             _ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>,
             _ length: UnsafeMutablePointer<socklen_t>
         ) -> Int32 {
-            let connection = Glibc.accept(fd, address, length)
-            if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
-            return connection
+            accept4(fd, address, length, Int32(SOCK_CLOEXEC.rawValue))
         }
+
+        /// glibc declares `accept4` only for `_GNU_SOURCE`, which Swift's Glibc module does not
+        /// define, so we look the function up in the C library we are linked with (glibc has had
+        /// it since 2.10; Linux since 2.6.28).
+        private typealias Accept4 = @convention(c) (
+            Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32
+        ) -> Int32
+        private static let accept4 = unsafeBitCast(dlsym(dlopen(nil, RTLD_NOW), "accept4"), to: Accept4.self)
+        // ANCHOR_END: accept4
 
         /// `send` that never raises SIGPIPE: a peer that hung up gives `EPIPE` instead.
         /// `dontWait` makes this one call nonblocking even on a blocking socket.

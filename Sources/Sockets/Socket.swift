@@ -121,7 +121,7 @@ public final class Socket: Sendable {
     public func accept() throws(SystemError) -> IOResult<(Socket, Address?)> {
         var result: IOResult<Int32> = .wouldBlock
         let peer = try Address.receive { address, length throws(SystemError) in
-            result = try call("accept") { Platform.accept($0, address, length) }
+            result = try call("accept4") { Platform.accept($0, address, length) }
         }
         guard case .done(let fd) = result else { return .wouldBlock }
         return .done((Socket(adopting: fd), peer))

@@ -1,7 +1,8 @@
 // The guide's literate tool:
 //   literate sync                  copy every listing in Chapters/ from its source region
 //   literate check [--bin DIR]     listings match their sources; with --bin, transcripts
-//                                  match a real run of each lab built in DIR
+//                                  match a real run of each lab built in DIR, and, when Go
+//                                  is installed, `go build` says what the chapters show
 import Foundation
 import Literate
 
@@ -27,6 +28,11 @@ do {
         var problems = try book.checkListings()
         if arguments.count == 3, arguments[1] == "--bin" {
             problems += try book.checkTranscripts(binaries: URL(fileURLWithPath: arguments[2]))
+            if let go = Book.goCommand() {
+                problems += try book.checkGoBuilds(go: go)
+            } else {
+                print("Go is not installed: the chapters' `go build` transcripts were not checked")
+            }
         } else if arguments.count != 1 {
             usage()
         }

@@ -175,13 +175,13 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         let result = try await lab.stop()
         #expect(result.status == 0)
         let emfile = result.stderr.split(separator: "\n").filter {
-            $0.contains(": accept: too many open files; retrying in ")
+            $0.contains(": accept4: too many open files; retrying in ")
         }
         // At least one EMFILE, each logged once, and few of them: 5 ms doubling to 1 s makes
         // about nine tries in 1.5 s. Retrying at once would have made thousands.
         #expect(emfile.count >= 1 && emfile.count <= 20, "\(emfile.count) EMFILE lines, starting: \(emfile.prefix(3))")
         #expect(
-            emfile.first?.hasPrefix("accept tcp \(address): accept: too many open files; retrying in 5ms") == true,
+            emfile.first?.hasPrefix("accept tcp \(address): accept4: too many open files; retrying in 5ms") == true,
             "\(result.stderr)")
     }
 

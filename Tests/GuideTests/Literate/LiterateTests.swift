@@ -59,6 +59,25 @@ import Testing
         #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
     }
 
+    /// Our transcriptions of the source's Go that does not compile: Go's compiler must refuse each
+    /// with the messages its chapter shows (`make test` installs Debian's golang-go when it can).
+    @Test(.enabled(if: Book.goCommand() != nil, "Go is not installed (apt-get install golang-go): not checked"))
+    func everyGoBuildTranscriptMatchesTheCompiler() async throws {
+        let go = try #require(Book.goCommand())
+        let problems = try await onThread { try Book(root: Paths.root).checkGoBuilds(go: go) }
+        #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
+    }
+
+    @Test func everyGoSnippetIsShownByAChapter() throws {
+        let folder = Paths.root.appendingPathComponent("Chapters/go")
+        let snippets = try FileManager.default.contentsOfDirectory(atPath: folder.path).map { "Chapters/go/\($0)" }
+        #expect(snippets.count >= 7)
+        let shown = try Book(root: Paths.root).chapters().flatMap(\.blocks).compactMap { block in
+            if case let .goBuild(folder) = block.kind { folder } else { nil }
+        }
+        #expect(Set(snippets) == Set(shown), "snippets: \(snippets.sorted()); shown: \(shown.sorted())")
+    }
+
     @Test func everyLabHasAChapterWithATranscriptOfItsDemo() throws {
         let chapters = try Book(root: Paths.root).chapters()
         for lab in allLabs {
