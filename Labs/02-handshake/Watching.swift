@@ -31,10 +31,10 @@ func settle(_ socket: Socket, to expected: TCPState, within limit: Duration = .s
     while (try? socket.tcpState()) != expected, !deadline.hasPassed { pause(.milliseconds(1)) }
 }
 
-/// The client kernel's count of its sequence numbers that the server has acknowledged.
-func bytesAcked(_ client: Connection) -> String {
-    guard let acked = try? client.socket.bytesAcked() else { return "client's tcpi_bytes_acked: unknown" }
-    return "client's tcpi_bytes_acked: \(acked)"
+/// One end's kernel count of its sequence numbers that the other end has acknowledged.
+func bytesAcked(_ connection: Connection, of end: String = "client") -> String {
+    guard let acked = try? connection.socket.bytesAcked() else { return "\(end)'s tcpi_bytes_acked: unknown" }
+    return "\(end)'s tcpi_bytes_acked: \(acked)"
 }
 // ANCHOR_END: row
 

@@ -59,7 +59,13 @@ func handshake() throws -> (client: Connection, server: Connection) {
         connection waits to be accepted
         """)
     let server = try listener.accept()
-    row(client.socket, server.socket, "server: accept() returns it as a socket of its own; the listener stays LISTEN")
+    row(
+        client.socket, server.socket,
+        """
+        server: accept() returns it as a socket of its own; the listener stays LISTEN
+        \(bytesAcked(server, of: "server")): the kernel made this socket when the client's ACK said ack = y+1,
+        and counts from there
+        """)
     return (client, server)
 }
 // ANCHOR_END: handshake

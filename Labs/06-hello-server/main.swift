@@ -220,7 +220,9 @@ func silentClientsLeak() throws {
     settle { serving.load(ordering: .sequentiallyConsistent) }
     let before = (threads: threadCount(), descriptors: descriptorCount())
     func report(_ what: String) {
-        say("  \(what): +\(threadCount() - before.threads) threads, +\(descriptorCount() - before.descriptors) descriptors")
+        say(
+            "  \(what): +\(threadCount() - before.threads) threads, +\(descriptorCount() - before.descriptors) descriptors"
+        )
     }
     var clients: [Connection] = []
     for total in [10, 20] {

@@ -59,9 +59,10 @@
         /// glibc declares `accept4` only for `_GNU_SOURCE`, which Swift's Glibc module does not
         /// define, so we look the function up in the C library we are linked with (glibc has had
         /// it since 2.10; Linux since 2.6.28).
-        private typealias Accept4 = @convention(c) (
-            Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32
-        ) -> Int32
+        private typealias Accept4 =
+            @convention(c) (
+                Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32
+            ) -> Int32
         private static let accept4 = unsafeBitCast(dlsym(dlopen(nil, RTLD_NOW), "accept4"), to: Accept4.self)
         // ANCHOR_END: accept4
 

@@ -80,8 +80,9 @@ extension Socket {
 
     /// How many of our sequence numbers the peer has acknowledged so far (RFC 4898's
     /// `tcpEStatsAppHCThruOctetsAcked`, Linux's `tcpi_bytes_acked`): every byte of data,
-    /// and one each for our SYN and our FIN, which take a sequence number apiece. nil when
-    /// the kernel is too old to count (before Linux 4.1).
+    /// and one each for our SYN and our FIN, which take a sequence number apiece. (A socket
+    /// from `accept` counts from the end of the handshake: its SYN is not in the count.) nil
+    /// when the kernel is too old to count (before Linux 4.1).
     public func bytesAcked() throws(SystemError) -> UInt64? {
         try tcpInfo().bytesAcked
     }

@@ -86,6 +86,12 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () throws -> 
                 $0.hasSuffix("client's tcpi_bytes_acked: 1 = 0 data bytes + 1 SYN: the SYN-ACK said ack = x+1")
             },
             "the SYN takes one sequence number: \(demo.lines(1))")
+        #expect(
+            demo.lines(1).contains {
+                $0.hasSuffix(
+                    "server's tcpi_bytes_acked: 0: the kernel made this socket when the client's ACK said ack = y+1,")
+            },
+            "the accepted socket counts from the end of the handshake: \(demo.lines(1))")
         #expect(demo.lines(2).contains { $0.contains("2 connections wait in the accept queue") })
         // 3. The orderly close, each FIN held behind unread bytes.
         #expect(
