@@ -1,4 +1,4 @@
-// The command-line contract every lab keeps (see GUIDE-MAP.md): no arguments runs the
+// The command-line contract every lab keeps (see Chapters/README.md): no arguments runs the
 // demo; `--help` prints usage; a usage error is one line and exit 2; a network error is
 // one Go-style line and exit 1; never a trap or a backtrace, whatever the input.
 import Foundation

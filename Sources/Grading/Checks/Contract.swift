@@ -1,4 +1,4 @@
-// Checks of the command-line contract every lab keeps (GUIDE-MAP.md), for any lab's
+// Checks of the command-line contract every lab keeps (Chapters/README.md), for any lab's
 // checks file to include with its own points.
 
 extension Check {
