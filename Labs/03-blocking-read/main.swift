@@ -91,5 +91,55 @@ func demo() throws {
     listener.close()
     say("client: \(received.count) bytes in \(reads - 1) read\(reads == 2 ? "" : "s"), then EOF: \(quoted(received))")
     say("=> read() slept until the first byte came; then it returned whatever had arrived, not one write each")
+    say("")
+    try requestFirst()
 }
 // ANCHOR_END: demo
+
+// ANCHOR: request-first
+/// The source's 3.2.1 and 4.2.3 clients read from a web server without sending a request.
+/// An HTTP server speaks only when spoken to, so such a client waits as long as the server
+/// does: forever, without a deadline. Here the wait is bounded, then the request goes out.
+func requestFirst() throws {
+    let listener = try Listener("tcp", "127.0.0.1:0")
+    defer { listener.close() }
+    say("peer: a tiny web server on \(listener.address): like any HTTP server, it answers only a request")
+    let peer = BackgroundThread("web-server") { tinyWebServer(listener) }
+    defer { peer.join() }
+    let connection = try dial("tcp", listener.address.description)
+    defer { connection.close() }
+    let patience = Duration.milliseconds(500)
+    connection.setReadDeadline(.after(patience))
+    do {
+        let bytes = try connection.read(maxLength: 1024)
+        say("client, reading first as the source's clients do: \(quoted(bytes))?!")
+    } catch {
+        say("client, reading first as the source's clients do, with a \(shown(patience)) deadline: \(error)")
+    }
+    let request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    connection.setReadDeadline(.after(.seconds(10)))
+    try connection.write(request)
+    let reply = try connection.readToEnd()
+    let statusLine = reply.split(separator: UInt8(ascii: "\r"), maxSplits: 1).first.map(Array.init) ?? []
+    say("client, after writing \(quoted(Array(request.utf8))):")
+    say("   \(reply.count) bytes back, starting \(quoted(statusLine)), then EOF")
+    say("=> a web server waits for a request: a client that only reads waits with it, forever without a deadline")
+}
+
+/// Reads until the end of the request's header (a blank line, at most 8 KiB), then
+/// answers it and closes. A client that never writes never gets a byte.
+func tinyWebServer(_ listener: Listener) {
+    guard let connection = try? listener.accept() else { return }
+    defer { connection.close() }
+    connection.setReadDeadline(.after(.seconds(10)))
+    var request: [UInt8] = []
+    let endOfHeader = Array("\r\n\r\n".utf8)
+    while request.count < 8192, request.firstRange(of: endOfHeader) == nil {
+        guard let bytes = try? connection.read(maxLength: 1024), !bytes.isEmpty else { return }
+        request += bytes
+    }
+    let body = "Hello World!\r\n"
+    _ = try? connection.write(
+        "HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+}
+// ANCHOR_END: request-first

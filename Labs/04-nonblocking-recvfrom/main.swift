@@ -115,5 +115,14 @@ func demo() throws {
     sender.join()
     conn.close()
     say("=> the thread slept in poll() between datagrams instead of calling recvfrom() in a busy loop")
+
+    // The source's socket: made, never bound. No port, so no datagram can ever reach it.
+    let unbound = try Socket(family: conn.localAddress.family, type: .datagram, nonblocking: true)
+    defer { unbound.close() }
+    let name = try unbound.localAddress().map(\.description) ?? "none"
+    let waiting: String
+    if case .wouldBlock = try unbound.receiveFrom() { waiting = "EAGAIN" } else { waiting = "a datagram" }
+    say("the source's socket, never bound: getsockname() says \(name), and recvfrom() gives \(waiting):")
+    say("   with no port, no sender can reach it, so it would say EAGAIN forever")
 }
 // ANCHOR_END: demo
