@@ -68,6 +68,30 @@ import Testing
         #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
     }
 
+    @Test(.enabled(if: Book.goCommand() != nil, "Go is not installed (apt-get install golang-go): not checked"))
+    func aGoSnippetThatCompilesOrAMessageThatDriftedFails() async throws {
+        let go = try #require(Book.goCommand())
+        let (book, dir) = try scratchBook()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let chapter = try #require(
+            try book.chapters().first { $0.blocks.contains { if case .goBuild = $0.kind { true } else { false } } })
+        let block = try #require(chapter.blocks.first { if case .goBuild = $0.kind { true } else { false } })
+        guard case let .goBuild(folder) = block.kind else { return }
+        var lines = chapter.lines
+        lines[block.line + 2] = "a message go never prints"
+        try lines.joined(separator: "\n").write(
+            to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
+        var problems = try await onThread { try book.checkGoBuilds(go: go) }
+        #expect(problems.count == 1)
+        #expect(problems.first?.message.contains("a message go never prints") == true, "\(problems)")
+        // The source's mistake, corrected, compiles: the chapter's claim then fails.
+        try "package main\n\nfunc main() {}\n".write(
+            to: dir.appendingPathComponent(folder).appendingPathComponent("main.go"), atomically: true,
+            encoding: .utf8)
+        problems = try await onThread { try book.checkGoBuilds(go: go) }
+        #expect(problems.contains { $0.message.contains("it compiled") }, "\(problems)")
+    }
+
     @Test func everyGoSnippetIsShownByAChapter() throws {
         let folder = Paths.root.appendingPathComponent("Chapters/go")
         let snippets = try FileManager.default.contentsOfDirectory(atPath: folder.path).map { "Chapters/go/\($0)" }
