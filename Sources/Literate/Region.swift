@@ -7,13 +7,15 @@
 public enum Region {
     /// The lines of region `name` in `source`, with every marker line inside it removed
     /// (nested regions' anchors, and exercise markers `// BEGIN SOLUTION` / `// END SOLUTION`)
-    /// and the common indentation taken off. nil when the region is missing or unterminated.
+    /// and the common indentation taken off, and without trailing blank lines (gofmt puts one
+    /// before a closing marker). nil when the region is missing or unterminated.
     public static func extract(_ name: String, from source: String) -> String? {
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let start = lines.firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR", name) } ?? false }),
             let end = lines[start...].firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR_END", name) } ?? false })
         else { return nil }
-        let body = lines[(start + 1)..<end].filter { marker(in: $0) == nil && !isSolutionMarker($0) }
+        var body = lines[(start + 1)..<end].filter { marker(in: $0) == nil && !isSolutionMarker($0) }
+        while body.last?.allSatisfy(\.isWhitespace) == true { body.removeLast() }
         let indent =
             body.filter { !$0.allSatisfy(\.isWhitespace) }
             .map { line in line.prefix(while: { $0 == " " }).count }.min() ?? 0

@@ -24,6 +24,12 @@ import Testing
         #expect(Region.extract("missing", from: source) == nil)
         #expect(Region.names(in: source) == ["outer", "inner"])
     }
+
+    @Test func trailingBlankLinesAreDropped() {
+        // gofmt puts a blank line between an import block and the comment after it.
+        let go = "// ANCHOR: imports\nimport (\n\t\"fmt\"\n)\n\n// ANCHOR_END: imports\n"
+        #expect(Region.extract("imports", from: go) == "import (\n\t\"fmt\"\n)")
+    }
 }
 
 @Suite struct TranscriptMatchingTests {
