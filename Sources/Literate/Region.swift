@@ -7,8 +7,8 @@
 public enum Region {
     /// The lines of region `name` in `source`, with every marker line inside it removed
     /// (nested regions' anchors, and exercise markers `// BEGIN SOLUTION` / `// END SOLUTION`)
-    /// and the common indentation taken off, and without trailing blank lines (gofmt puts one
-    /// before a closing marker). nil when the region is missing or unterminated.
+    /// and the common indentation (spaces, or Go's tabs) taken off, and without trailing blank
+    /// lines (gofmt puts one before a closing marker). nil when the region is missing or unterminated.
     public static func extract(_ name: String, from source: String) -> String? {
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let start = lines.firstIndex(where: { marker(in: $0).map { $0 == ("ANCHOR", name) } ?? false }),
@@ -18,7 +18,7 @@ public enum Region {
         while body.last?.allSatisfy(\.isWhitespace) == true { body.removeLast() }
         let indent =
             body.filter { !$0.allSatisfy(\.isWhitespace) }
-            .map { line in line.prefix(while: { $0 == " " }).count }.min() ?? 0
+            .map { line in line.prefix(while: { $0 == " " || $0 == "\t" }).count }.min() ?? 0
         return body.map { line in line.allSatisfy(\.isWhitespace) ? "" : String(line.dropFirst(indent)) }
             .joined(separator: "\n")
     }
