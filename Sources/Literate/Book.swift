@@ -195,16 +195,29 @@ public struct LabRun: Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let killer = DispatchWorkItem { process.terminate() }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-        // Read both pipes to the end on their own threads, so a full pipe never stalls the lab.
+        // Threads of our own, never Dispatch's global queue: its few threads (as many as the
+        // cores) also run Foundation's own work for every Process in this program, and a
+        // blocking read parked there would stall all of them.
+        let exited = DispatchSemaphore(value: 0)
+        Thread {
+            if exited.wait(timeout: .now() + timeout) == .timedOut { process.terminate() }
+        }.start()
+        // Read both pipes to the end, each on its thread, so a full pipe never stalls the lab.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data(), errData = Data()
-        DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        group.enter()
+        Thread {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }.start()
+        group.enter()
+        Thread {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }.start()
         group.wait()
         process.waitUntilExit()
-        killer.cancel()
+        exited.signal()
         status =
             process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         stdout = String(decoding: outData, as: UTF8.self)
