@@ -67,7 +67,7 @@ func serve(_ listener: Listener, connections limit: Int?, narrate: Bool) throws 
 /// send with MSG_NOSIGNAL, so never SIGPIPE), we log it, and `defer` closes the descriptor.
 func handleConnection(_ connection: Connection, narrate: Bool) {
     // BEGIN SOLUTION: send the greeting one byte per write (writeGreeting), narrate it if asked, log a failed write with warn, and close the connection on every path § Closing each connection
-    defer { connection.close() }
+    defer { connection.closeGracefully() }  // FIN, then the client's unread bytes: no reset (chapter 10)
     let peer = connection.remoteAddress.map(\.description) ?? "?"
     do {
         try writeGreeting(to: connection, bytesPerWrite: 1)

@@ -113,7 +113,7 @@ func serve(_ listener: TLSListener, count: Int?, report: @escaping @Sendable (Ou
 /// One client: the handshake (bounded by the handshake timeout), then the source's
 /// bytes, one SSL_write per byte like its loop, then close_notify.
 func hello(_ connection: TLSConnection) -> Outcome {
-    defer { connection.close() }
+    defer { connection.closeGracefully() }  // close_notify, FIN, then the client's last bytes (chapter 10)
     do {
         try connection.handshake()
         let before = connection.bytesSent

@@ -232,17 +232,17 @@ func dialAndRead() throws {
     let server = BackgroundThread("server") {
         guard let connection = try? listener.accept() else { return }
         try? connection.write("Hello World!\r\n")
-        connection.close()
+        connection.closeGracefully()  // FIN, then waits for ours (chapter 10)
     }
     say("a server on \(listener.address) that writes \"Hello World!\\r\\n\" and closes")
     let (result, took) = timed { try dialTimeout(listener.address.description, .milliseconds(300)) }
     let connection = try result.get()
-    defer { connection.close() }
     say("dial tcp \(listener.address) with a 300ms timeout: connected in \(shown(took))")
     while case let bytes = try connection.read(maxLength: 1024), !bytes.isEmpty {
         say("  read \(bytes.count) bytes: \(quoted(bytes))")
     }
     say("  read 0 bytes: EOF, the server closed; that is the end of the stream, not an error")
+    connection.close()
     server.join()
 }
 // ANCHOR_END: demo-read

@@ -92,7 +92,26 @@ public final class Connection: Sendable {
         }
     }
 
+    /// Closes at once. A client's close, or a server's once the peer has sent EOF: with
+    /// bytes from the peer still unread, Linux answers the close with RST (RFC 1122,
+    /// 4.2.2.13), and a reset makes the peer's kernel drop what its program had not read yet.
     public func close() { socket.close() }
+
+    // ANCHOR: close-gracefully
+    /// A server's close, so the peer gets every byte we wrote: send FIN (`shutdown(SHUT_WR)`),
+    /// then read and throw away whatever the peer still sends until its EOF, or until
+    /// `time` or `bytes` run out (a lingering close, as Apache and nginx do), then close.
+    /// Unread bytes at close() make Linux send RST, and a reset loses our last writes.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public func closeGracefully(lingering time: Duration = .seconds(2), discarding bytes: Int = 65_536) {
+        defer { close() }
+        guard (try? closeWrite()) != nil else { return }  // not connected any more: nothing to save
+        setReadDeadline(.after(time))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var discarded = 0
+        while discarded < bytes, let count = try? read(into: &buffer), count > 0 { discarded += count }
+    }
+    // ANCHOR_END: close-gracefully
 
     private func failure(_ reason: NetError.Reason, _ op: String) -> NetError {
         NetError(op: op, network: network, local: localAddress, remote: remoteAddress?.description, reason: reason)

@@ -171,11 +171,17 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     /// closes the socket. We do not wait for the peer's close_notify: TLS allows that,
     /// and it keeps close from blocking. Safe to call more than once.
     public func close() {
+        guard sendCloseNotify() else { return }
+        connection.close()
+    }
+
+    /// False if the connection was already closed.
+    private func sendCloseNotify() -> Bool {
         let (first, broken) = state.withLock { state in
             defer { state.closed = true }
             return (!state.closed, state.broken)
         }
-        guard first else { return }
+        guard first else { return false }
         if !broken {
             _ = try? drive("close", until: .after(.seconds(1))) { ssl, _ in
                 guard SSL_is_init_finished(ssl) == 1 else { return 1 }
@@ -183,9 +189,20 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
                 return sent == 0 ? 1 : sent  // < 0: wait to write, or a real error
             }
         }
-        connection.close()
+        return true
     }
     // ANCHOR_END: close
+
+    // ANCHOR: close-gracefully
+    /// A server's close: close_notify, then TCP's graceful close (`Connection.closeGracefully`):
+    /// FIN, then the client's last bytes read and thrown away, so that a client that wrote
+    /// something we never read (`echo hi | openssl s_client`) gets no reset, and loses nothing.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public func closeGracefully(lingering time: Duration = .seconds(2), discarding bytes: Int = 65_536) {
+        guard sendCloseNotify() else { return }
+        connection.closeGracefully(lingering: time, discarding: bytes)
+    }
+    // ANCHOR_END: close-gracefully
 
     // MARK: What was agreed
 

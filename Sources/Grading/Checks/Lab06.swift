@@ -8,8 +8,8 @@ enum Lab06: GradedLab {
     static let grading = LabGrading(
         number: 6, executable: "hello-server", chapter: "Chapters/06-tcp-server.md",
         hints: [
-            "`handleConnection` owns its connection: start it with `defer { connection.close() }`, so the descriptor is "
-                + "closed on every path, a failed write included. A connection never closed keeps its descriptor (in "
+            "`handleConnection` owns its connection: start it with `defer { connection.closeGracefully() }`, so the "
+                + "descriptor is closed on every path, a failed write included, and a client that wrote first gets no reset. A connection never closed keeps its descriptor (in "
                 + "CLOSE_WAIT once the client hangs up) for as long as the server runs, and the client never sees EOF.",
             "`writeGreeting(to: connection, bytesPerWrite: 1)` sends the greeting one byte per write(). It throws when the "
                 + "client has gone: EPIPE or ECONNRESET (never SIGPIPE: the module sends with MSG_NOSIGNAL).",
