@@ -15,6 +15,7 @@ let labs = [
     "07-tls-server",
     "08-dial-timeout",
     "09-tls-client",
+    "10-framing",
 ]
 
 /// What a lab needs besides `Sockets` and `LabKit`.

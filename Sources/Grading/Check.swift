@@ -76,6 +76,7 @@ public enum Registry {
         Lab07.grading,
         Lab08.grading,
         Lab09.grading,
+        Lab10.grading,
     ].sorted { $0.number < $1.number }
 
     public static func lab(_ number: Int) -> LabGrading? { labs.first { $0.number == number } }

@@ -345,3 +345,8 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             remote: connection.remoteAddress?.description, reason: reason)
     }
 }
+
+/// A `BufferedReader` reads TLS as it reads TCP: `BufferedReader(tlsConnection)`.
+extension TLSConnection: ByteReader {
+    public func readFailure(_ reason: String) -> NetError { failure("read", .other(reason)) }
+}
