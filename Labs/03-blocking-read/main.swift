@@ -43,7 +43,8 @@ func copyToStdout(from address: String) throws {
 
 // ANCHOR: hello-server
 /// The source's hello server, as the demo's peer: it writes "Hello World!\r\n" one byte
-/// per write, then closes (gracefully: chapter 10). Ours pauses before each word, so the client has to wait.
+/// per write, then closes (gracefully, chapter 10). Ours pauses before each word, so the
+/// client has to wait.
 func helloServer(_ listener: Listener, pause: Duration) {
     guard let connection = try? listener.accept() else { return }
     defer { connection.closeGracefully() }

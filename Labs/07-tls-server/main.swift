@@ -261,7 +261,7 @@ func badClients(_ address: String, ca: Identity, _ log: ServerLog) throws {
     do {
         ending = "read \(quoted(try plain.readToEnd())), then EOF"
     } catch {
-        // OpenSSL read 5 bytes, saw no TLS record, and gave up; a close with the rest unread sends a reset.
+        // OpenSSL read 5 bytes, saw no TLS record, and gave up; the graceful close reads the rest: no reset.
         ending = error.code == ECONNRESET ? "no answer, the connection was reset" : "\(error)"
     }
     plain.close()

@@ -55,7 +55,9 @@ func threeSplits(_ address: String) throws {
         for chunk in chunks { try connection.write(Array(chunk)) }
         let reader = BufferedReader(connection)
         let replies = try messages.map { _ in try readMessage(from: reader) ?? [] }
-        say("\(way.name): \(wire.count) bytes in \(chunks.count) send() call\(chunks.count == 1 ? "" : "s"); replies \(replies.map(quoted).joined(separator: ", "))")
+        say(
+            "\(way.name): \(wire.count) bytes in \(chunks.count) send() call\(chunks.count == 1 ? "" : "s"); replies \(replies.map(quoted).joined(separator: ", "))"
+        )
     }
     let huge = (0..<maxPayload).map { UInt8(truncatingIfNeeded: $0 % 251) }
     let connection = try dial("tcp", address)
@@ -63,7 +65,9 @@ func threeSplits(_ address: String) throws {
     try writeMessage(huge, to: connection)
     let reader = BufferedReader(connection)
     let reply = try readMessage(from: reader)
-    say("one message of \(huge.count) bytes (the limit) in one send(): reply of \(reply?.count ?? 0) bytes, \(reply == huge ? "identical" : "DIFFERENT"), from \(reader.reads) read() calls")
+    say(
+        "one message of \(huge.count) bytes (the limit) in one send(): reply of \(reply?.count ?? 0) bytes, \(reply == huge ? "identical" : "DIFFERENT"), from \(reader.reads) read() calls"
+    )
 }
 // ANCHOR_END: demo-splits
 
@@ -113,7 +117,9 @@ func lines() throws {
     let reader = BufferedReader(server)
     var got: [String] = []
     for _ in 0..<3 { got.append(quoted(try reader.readLine(maxLength: 64) ?? [])) }
-    say("lines, sent one byte per send(): \(got.joined(separator: ", ")) (\(request.count) bytes, \(reader.reads) reads)")
+    say(
+        "lines, sent one byte per send(): \(got.joined(separator: ", ")) (\(request.count) bytes, \(reader.reads) reads)"
+    )
     do {
         _ = try reader.readLine(maxLength: 64)
         say("then 100 bytes with no end of line: read a line, which is wrong")
@@ -154,7 +160,8 @@ func slowReader() throws {
     say("  all \(report.sent) bytes sent in \(report.calls) send() calls, \(report.partial) of them partial writes")
     try writer.closeWrite()  // FIN after the last byte: the reader's EOF
     let got = received.take() ?? ([], 0)
-    let whole = got.bytes == bytes ? "all \(bytes.count) bytes, in order" : "only \(got.bytes.count) of \(bytes.count) bytes"
+    let whole =
+        got.bytes == bytes ? "all \(bytes.count) bytes, in order" : "only \(got.bytes.count) of \(bytes.count) bytes"
     say("  the reader got \(whole), in \(got.reads) reads")
 }
 // ANCHOR_END: demo-slow-reader

@@ -14,7 +14,9 @@ public protocol ByteReader: AnyObject {
 
 extension Connection: ByteReader {
     public func readFailure(_ reason: String) -> NetError {
-        NetError(op: "read", network: network, local: localAddress, remote: remoteAddress?.description, reason: .other(reason))
+        NetError(
+            op: "read", network: network, local: localAddress, remote: remoteAddress?.description,
+            reason: .other(reason))
     }
 }
 

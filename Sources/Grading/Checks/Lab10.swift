@@ -94,7 +94,9 @@ enum Lab10: GradedLab {
             for message in messages {
                 let got = try reply(c, reader, excerpt(message, limit: 20))
                 guard got == message else {
-                    c.note("peer: wanted \(excerpt(message, limit: 40)), got \(got.map { excerpt($0, limit: 40) } ?? "EOF")")
+                    c.note(
+                        "peer: wanted \(excerpt(message, limit: 40)), got \(got.map { excerpt($0, limit: 40) } ?? "EOF")"
+                    )
                     throw CheckFailure(
                         "each reply must hold the same payload as its message; the length is 4 bytes, big-endian "
                             + "(most significant first), and one read() may hold part of a message or several")
@@ -133,7 +135,9 @@ enum Lab10: GradedLab {
         let reader = BufferedReader(connection)
         let first = try reply(c, reader, "\"one\""), second = try reply(c, reader, "\"two\"")
         let end = try reply(c, reader, "nothing")
-        c.note("peer: read \(first.map { excerpt($0) } ?? "EOF"), \(second.map { excerpt($0) } ?? "EOF"), then \(end == nil ? "EOF" : "more")")
+        c.note(
+            "peer: read \(first.map { excerpt($0) } ?? "EOF"), \(second.map { excerpt($0) } ?? "EOF"), then \(end == nil ? "EOF" : "more")"
+        )
         guard first == Array("one".utf8), second == Array("two".utf8), end == nil else {
             throw CheckFailure(
                 "EOF between messages is the client's way of saying it is done sending, not that it stopped "
@@ -170,7 +174,8 @@ enum Lab10: GradedLab {
         let lines = run.stderr.split(separator: "\n")
         guard lines.count == 1 else {
             throw CheckFailure(
-                "the refused connection should be logged in one line on stderr; there were \(lines.count): \(excerpt(run.stderr))")
+                "the refused connection should be logged in one line on stderr; there were \(lines.count): \(excerpt(run.stderr))"
+            )
         }
     }
 

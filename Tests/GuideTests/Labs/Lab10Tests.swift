@@ -39,8 +39,11 @@ let framingPython = """
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let out = run.stdout
         #expect(out.contains("one read() got 17 bytes: \"alphabravocharlie\""))
-        #expect(out.contains("one byte per send(): 29 bytes in 29 send() calls; replies \"alpha\", \"bravo\", \"charlie\""))
-        #expect(out.contains("all three in one send(): 29 bytes in 1 send() call; replies \"alpha\", \"bravo\", \"charlie\""))
+        #expect(
+            out.contains("one byte per send(): 29 bytes in 29 send() calls; replies \"alpha\", \"bravo\", \"charlie\""))
+        #expect(
+            out.contains(
+                "all three in one send(): 29 bytes in 1 send() call; replies \"alpha\", \"bravo\", \"charlie\""))
         #expect(out.contains("reply of 1048576 bytes, identical"))
         #expect(out.contains("replies \"last one\", \"really the last\", then EOF"))
         #expect(out.contains(": message of 1048577 bytes is over the 1048576-byte limit"))
@@ -191,7 +194,9 @@ let framingPython = """
             buffer.replaceSubrange(0..<chunk.count, with: chunk)
             return chunk.count
         }
-        func readFailure(_ reason: String) -> NetError { NetError(op: "read", network: "test", remote: nil, reason: .other(reason)) }
+        func readFailure(_ reason: String) -> NetError {
+            NetError(op: "read", network: "test", remote: nil, reason: .other(reason))
+        }
     }
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
