@@ -47,12 +47,14 @@ labs tour: openssl-headers
 	done
 
 # Some suites run alone, after everything else: the descriptor-leak tests count
-# /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; and the
+# /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; the graceful
+# close's hundreds of clients (and openssl processes) would be that busy machine; and the
 # exercises' honesty check builds a student's copy (it needs the cores).
 test: openssl-headers test-programs go-toolchain lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GradingHonesty'
+	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GracefulClose|GradingHonesty'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
+	$(SWIFT) test --skip-build --filter GracefulClose
 	$(SWIFT) test --skip-build --filter Lab08DialTimeout
 	$(SWIFT) test --skip-build --filter GradingHonesty
 
