@@ -55,7 +55,7 @@ func inBatches<T: Sendable>(_ tries: Int, parallel: Int, _ body: @escaping @Send
     }
 
     @Test func opensslsClientThatWritesFirstGetsTheGreetingAndNoReset() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost)
         let address = try await server.address
         // The reproduction, word for word: before the graceful close about half of
@@ -74,7 +74,7 @@ func inBatches<T: Sendable>(_ tries: Int, parallel: Int, _ body: @escaping @Send
     }
 
     @Test func ourTLSClientThatWritesFirstGetsTheGreetingAndCloseNotify() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost)
         let address = try await server.address
         let ca = c.ca

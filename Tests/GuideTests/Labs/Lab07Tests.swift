@@ -44,7 +44,7 @@ import Testing
 
     @Test(arguments: ["-tls1_3", "-tls1_2"])
     func servesOpenSSLsClient(version: String) async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost)
         let run = try await sClient(try await server.address, ca: c.ca, [version])
         #expect(run.status == 0, "\(run.stderr)")
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func servesPythonsClientOverIPv4AndIPv6() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         for host in ["127.0.0.1", "::1"] {
             let server = try await tlsServer(c.localhost, host: host)
             let port = try await server.address.split(separator: ":").last!
@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func refusesOldVersionsAndSuitesWithoutForwardSecrecy() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let rsa = try Certificates.rsa()  // RSA key exchange needs an RSA certificate to be possible at all
         let refused: [([String], String)] = [
             (["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"], "tls: unsupported protocol"),
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func aBadClientFailsAloneWhileOthersAreServed() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost, ["--handshake-timeout", "1s"])
         let address = try await server.address
         let start = ContinuousClock.now
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func noDescriptorOrOpenSSLObjectLeaksOverManyHandshakes() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let rounds = (warmup: 20, measured: 200)
         let failing = 20  // clients that fail: plain-text garbage, and verification refusals
         let total = rounds.warmup + rounds.measured + failing + 1  // the last one ends the server
@@ -213,7 +213,7 @@ import Testing
     }
 
     @Test func badCertificateFilesAreOneLineExitOne() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         expectNetworkError(
             try await runLab(
                 "tls-server", ["--listen", "127.0.0.1:0", "--cert", "/nonexistent.pem", "--key", c.localhost.keyFile]),

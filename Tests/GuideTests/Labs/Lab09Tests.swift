@@ -41,7 +41,7 @@ import Testing
 
     @Test(arguments: ["127.0.0.1", "::1"])
     func talksToLab7ByNameAndByAddress(host: String) async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost, host: host)
         let port = try await server.address.split(separator: ":").last!
         let targets = host == "::1" ? ["[::1]:\(port)"] : ["localhost:\(port)", "127.0.0.1:\(port)"]
@@ -64,7 +64,7 @@ import Testing
 
     @Test(arguments: ["-tls1_3", "-tls1_2"])
     func talksToOpenSSLsServer(version: String) async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try OpenSSLServer(
             ["-cert", c.localhost.certificateFile, "-key", c.localhost.keyFile, "-naccept", "1", version],
             input: "hello from s_server\n")
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func talksToPythonsServer() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         for version in ["TLSv1_2", "TLSv1_3"] {
             let python = try PythonPeer(
                 """
@@ -112,7 +112,7 @@ import Testing
     }
 
     @Test func everyBadCertificateIsOneLineAndExitOne() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let cases: [(Identity, String?, String)] = [
             (
                 c.elsewhere, c.ca.certificateFile,
@@ -148,7 +148,7 @@ import Testing
     }
 
     @Test func serverNameChoosesTheNameToVerify() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try ModuleServer(.server(c.elsewhere), count: 2)
         let good = try await runLab(
             "tls-client",
@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func insecureConnectsToAnImpostorAndSaysSo() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try ModuleServer(.server(c.elsewhere))
         let run = try await runLab(
             "tls-client", ["--dial", "localhost:\(server.port)", "--ca", c.ca.certificateFile, "--insecure"])
@@ -183,7 +183,7 @@ import Testing
     }
 
     @Test func refusesServersThatOfferOnlyOldVersionsOrWeakSuites() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let rsa = try Certificates.rsa()
         let cases: [([String], String)] = [
             (["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], "remote error: tls: protocol version not supported"),

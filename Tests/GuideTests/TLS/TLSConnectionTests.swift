@@ -9,7 +9,7 @@ import Testing
 @Suite struct TLSConnectionTests {
     @Test(arguments: [TLSVersion.tls12, .tls13])
     func bothVersionsMoveEveryByteAndEndWithCloseNotify(version: TLSVersion) async throws {
-        let certificates = try Certificates.shared()
+        let certificates = try await Certificates.shared()
         let big = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }  // many records, partial sends
         let server = try ModuleServer(.server(certificates.localhost)) { connection in
             try connection.write(big)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func peerCertificateAndSNI() async throws {
-        let certificates = try Certificates.shared()
+        let certificates = try await Certificates.shared()
         let server = try ModuleServer(.server(certificates.localhost), count: 2) { connection in
             try connection.handshake()  // the name arrives in the ClientHello
             try connection.write(connection.requestedServerName ?? "(no SNI)")
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func verificationFailuresSayWhatFailed() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let cases: [(Identity, String, TLSConfig, String)] = [
             (
                 c.elsewhere, "localhost", .client(trusting: c.ca),
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func zeroTimeoutsMeanNoLimitAsInGo() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         var serverConfig = TLSConfig.server(c.localhost)
         serverConfig.handshakeTimeout = .zero
         let server = try ModuleServer(serverConfig)
@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func insecureSkipVerifyConnectsToAnImpostorButSaysWhatItSkipped() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try ModuleServer(.server(c.elsewhere))
         var config = TLSConfig.client(trusting: c.ca)
         config.insecureSkipVerify = true
@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func aSilentClientTimesOutTheHandshake() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         var config = TLSConfig.server(c.localhost)
         config.handshakeTimeout = .milliseconds(300)
         let server = try ModuleServer(config)
@@ -156,7 +156,7 @@ import Testing
         let disposition = signal(SIGPIPE, SIG_DFL)  // asks, by setting what it already is
         #expect(disposition == nil, "SIGPIPE is SIG_DFL, a null handler: nobody ignored it")
         signal(SIGPIPE, disposition)
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try ModuleServer(.server(c.localhost)) { connection in
             let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
             for _ in 0..<64 { try connection.write(chunk) }  // far more than the buffers hold
@@ -174,7 +174,7 @@ import Testing
     }
 
     @Test func aTCPCloseBetweenRecordsIsEOFInsideOneAnError() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try ModuleServer(.server(c.localhost), count: 2) { connection in
             try connection.write("partial")
             if connection.requestedServerName == "cut.localhost" {
@@ -207,8 +207,8 @@ import Testing
         }
     }
 
-    @Test func configurationMistakesAreOneLine() throws {
-        let c = try Certificates.shared()
+    @Test func configurationMistakesAreOneLine() async throws {
+        let c = try await Certificates.shared()
         #expect { try TLSContext(.server, TLSConfig()) } throws: {
             "\($0)" == "tls: a server needs a certificate and its private key (certificateFile, keyFile)"
         }

@@ -10,12 +10,15 @@ import TLS
 import TestPKI
 import Testing
 
-/// The tests' certificates: the set the grader uses too.
-typealias Certificates = CertificateSet
+/// The tests' certificates: the set the grader uses too. Fetched on a thread of its own: the
+/// first call runs `openssl` for seconds, and a test waiting for it on Swift concurrency's
+/// small pool (two threads on two cores) would stall every other test of the run meanwhile.
+enum Certificates {
+    static func shared() async throws -> CertificateSet { try await onThread { try CertificateSet.shared() } }
 
-extension CertificateSet {
     /// An RSA server certificate: only RSA can offer the (refused) RSA key exchange.
-    static func rsa() throws -> Identity { try shared().localhostRSA }
+    /// (Call it after `shared()`, which makes the set.)
+    static func rsa() throws -> Identity { try CertificateSet.shared().localhostRSA }
 }
 
 extension TLSConfig {

@@ -5,11 +5,12 @@
 import Foundation
 import Sockets
 import TLS
+import TestPKI
 import Testing
 
 extension DescriptorLeaks {
     @Test func tlsConnectionsLeaveNothingBehind() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let (descriptors, objects) = (try await settledDescriptorCount(), OpenSSLObjects.alive)
         try await onThread {
             var config = TLSConfig.server(c.localhost)
@@ -35,7 +36,7 @@ extension DescriptorLeaks {
             let (tcpClient, tcpServer) = try connectedPair()
             _ = try TLSConnection.client(tcpClient, TLSContext(.client), host: "localhost")
             _ = try TLSConnection.server(tcpServer, TLSContext(.server, config))
-            _ = try Certificates.shared()  // its TestPKI lives for the whole run: not a leak
+            _ = try CertificateSet.shared()  // its TestPKI lives for the whole run: not a leak
         }
         let after = try await settledDescriptorCount()  // the server thread's last close, too
         #expect(after == descriptors, "descriptors before: \(descriptors), after: \(after)")
