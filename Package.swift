@@ -16,6 +16,8 @@ let labs = [
     "08-dial-timeout",
     "09-tls-client",
     "10-framing",
+    "11-event-loop",
+    "12-async-server",
 ]
 
 /// What a lab needs besides `Sockets` and `LabKit`.
@@ -23,6 +25,8 @@ let labExtras: [String: [Target.Dependency]] = [
     "05-lookup-host": ["DNS"],
     "07-tls-server": ["TLS", "TestPKI"],
     "09-tls-client": ["TLS", "TestPKI"],
+    "11-event-loop": ["EventLoop"],
+    "12-async-server": ["EventLoop", "AsyncSockets"],
 ]
 
 func labTarget(_ directory: String) -> Target {
@@ -39,11 +43,17 @@ let package = Package(
     },
     targets: [
         // The shared socket module: a thin, readable layer over the C socket API.
-        .target(name: "Sockets"),
+        .target(name: "Sockets", dependencies: [.target(name: "CLinux", condition: .when(platforms: [.linux]))]),
+        // Linux headers Swift's Glibc module leaves out (epoll, eventfd), for Platform+Glibc.swift.
+        .systemLibrary(name: "CLinux"),
         // What every lab executable shares: the command-line contract, narration, exit codes.
         .target(name: "LabKit", dependencies: ["Sockets"]),
         // DNS messages (RFC 1035) and a stub resolver that sends them: lab 5's own lookups.
         .target(name: "DNS", dependencies: ["Sockets"]),
+        // Part II: one thread serving many connections over epoll (chapter 11), and Swift
+        // concurrency on top of it, a task per connection (chapter 12).
+        .target(name: "EventLoop", dependencies: ["Sockets"]),
+        .target(name: "AsyncSockets", dependencies: ["EventLoop", "Sockets"]),
         // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
@@ -57,6 +67,7 @@ let package = Package(
         .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "TestPKI"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
         .testTarget(
-            name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+            name: "GuideTests",
+            dependencies: ["Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
     ] + labs.map(labTarget)
 )

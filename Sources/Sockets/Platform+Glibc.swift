@@ -154,3 +154,80 @@
         // ANCHOR_END: tcp-info
     }
 #endif
+
+// MARK: - Event queue (Linux): epoll, eventfd, the descriptor limit
+// Part II's event loop (chapter 11) in the calls Linux gives it. Darwin's equivalent is
+// kqueue: one `kevent` call both changes the watched set and waits, with a filter per
+// direction (EVFILT_READ, EVFILT_WRITE), EV_CLEAR for edge-triggered, and EVFILT_USER
+// where Linux needs an eventfd to be woken from another thread.
+#if canImport(Glibc)
+    import CLinux
+
+    extension Platform {
+        static let epollIn = UInt32(EPOLLIN.rawValue)
+        static let epollOut = UInt32(EPOLLOUT.rawValue)
+        static let epollError = UInt32(EPOLLERR.rawValue)
+        static let epollHangUp = UInt32(EPOLLHUP.rawValue)
+        static let epollReadHangUp = UInt32(EPOLLRDHUP.rawValue)
+        static let epollEdgeTriggered = UInt32(EPOLLET.rawValue)
+
+        static func epollCreate() -> Int32 { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+
+        enum EpollChange { case add, modify, remove }
+
+        /// `epoll_ctl`: start, change or stop watching `fd` for `events`.
+        static func epollControl(_ epoll: Int32, _ change: EpollChange, _ fd: Int32, _ events: UInt32) -> Int32 {
+            var event = epoll_event()
+            event.events = events
+            event.data.fd = fd
+            let op: Int32
+            switch change {
+            case .add: op = EPOLL_CTL_ADD
+            case .modify: op = EPOLL_CTL_MOD
+            case .remove: op = EPOLL_CTL_DEL
+            }
+            return epoll_ctl(epoll, op, fd, &event)
+        }
+
+        /// Room for the events one `epoll_wait` reports; allocated once per loop.
+        final class EpollEvents {
+            let buffer: UnsafeMutableBufferPointer<epoll_event>
+            init(capacity: Int) { buffer = .allocate(capacity: capacity) }
+            deinit { buffer.deallocate() }
+            func descriptor(_ index: Int) -> Int32 { buffer[index].data.fd }
+            func events(_ index: Int) -> UInt32 { buffer[index].events }
+        }
+
+        /// `epoll_wait`: sleeps until an event or `timeout` milliseconds (-1: no limit).
+        static func epollWait(_ epoll: Int32, _ events: EpollEvents, _ timeout: Int32) -> Int32 {
+            epoll_wait(epoll, events.buffer.baseAddress, Int32(events.buffer.count), timeout)
+        }
+
+        /// An eventfd: a counter in the kernel that polls readable while it is not zero.
+        static func eventDescriptor() -> Int32 { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
+
+        /// Adds one to the counter (wakes an `epoll_wait` watching it). A full counter is
+        /// still readable, so a failed write loses no wakeup.
+        static func signalEvent(_ fd: Int32) {
+            var one: UInt64 = 1
+            _ = Glibc.write(fd, &one, MemoryLayout<UInt64>.size)
+        }
+
+        /// Reads the counter back to zero.
+        static func drainEvent(_ fd: Int32) {
+            var count: UInt64 = 0
+            _ = Glibc.read(fd, &count, MemoryLayout<UInt64>.size)
+        }
+
+        /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit; returns (before, after).
+        static func raiseDescriptorLimit() -> (before: Int, after: Int)? {
+            var limit = rlimit()
+            let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+            guard getrlimit(resource, &limit) == 0 else { return nil }
+            let before = Int(clamping: limit.rlim_cur)
+            limit.rlim_cur = limit.rlim_max
+            guard setrlimit(resource, &limit) == 0 else { return (before, before) }
+            return (before, Int(clamping: limit.rlim_cur))
+        }
+    }
+#endif
