@@ -107,12 +107,15 @@ final class PollDescriptor: Sendable {
     /// Fails every wait, now and later; the loop stops watching the socket, then closes it
     /// (in that order, so the descriptor number cannot be reused while still watched).
     func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Error>] in
-            guard !state.closed else { return [] }
+        // Once only: a second unwatch, run after the number was reused, would unwatch the
+        // next connection's socket, whose task would then wait for ever.
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Error>]? in
+            guard !state.closed else { return nil }
             state.closed = true
             defer { (state.read.continuation, state.write.continuation) = (nil, nil) }
             return [state.read.continuation, state.write.continuation].compactMap { $0 }
         }
+        guard let waiters else { return }
         for waiter in waiters { waiter.resume(throwing: WaitFailure.closed) }
         loop.execute { [self] in
             loop.unwatch(descriptor)
