@@ -5,6 +5,8 @@
 #   make labs      run every lab's demo in order (a tour of the guide)
 #   make sync      copy each chapter's listings from the lab sources they name
 #   make format    lay the code out as .swift-format says (make lint checks it)
+#   make c10k      labs 11 and 12 holding 10,000 connections each (make test holds 1,000)
+#   make bench     release builds of the servers against Go, iperf3 and openssl (Chapters/A1-benchmarks.md)
 # and, for students and instructors (GRADING.md):
 #   make check-3   build lab 3 and grade it alone      make hint-3 [HINT=2|all]   its hints
 #   make grade     build and grade every lab; reports in grade/ (OUT=DIR elsewhere)
@@ -17,6 +19,7 @@ BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
 .PHONY: all build test test-programs go-toolchain sync labs tour literate-check openssl-headers grade starter lint format
+.PHONY: c10k bench iperf3
 
 all: build
 
@@ -122,3 +125,10 @@ endif
 starter:
 	@if [ -z "$(DEST)" ]; then echo "make: say where: make starter DEST=DIR" >&2; exit 2; fi
 	$(GRADE) starter $(DEST)
+
+# Chapters 11 and 12's promise at full size: `event-loop --echo` and `async-server --echo` each
+# hold 10,000 loopback connections on at most 8 threads and under 256 MiB, serve a new client
+# at once meanwhile, and give back every descriptor. (make test runs the same with 1,000.)
+c10k: openssl-headers
+	$(SWIFT) build --build-tests
+	C10K_CONNECTIONS=10000 $(SWIFT) test --skip-build --filter ManyConnections
