@@ -86,7 +86,7 @@ go-toolchain:
 
 # The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
 # `make lint` (run by `make test`) fails on any difference.
-SWIFT_FORMAT_PATHS := Package.swift Sources Labs Tests
+SWIFT_FORMAT_PATHS := Package.swift Sources Labs Tests Bench
 lint:
 	$(SWIFT) format lint --recursive --strict $(SWIFT_FORMAT_PATHS)
 
@@ -132,3 +132,40 @@ starter:
 c10k: openssl-headers
 	$(SWIFT) build --build-tests
 	C10K_CONNECTIONS=10000 $(SWIFT) test --skip-build --filter ManyConnections
+
+# Go, for the comparisons with the source's programs (make bench).
+go-toolchain:
+	@command -v go >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing golang-go (Go, for the comparisons with the source's programs)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go) >/dev/null 2>&1 \
+				|| echo "could not install golang-go"; \
+		else echo "Go is not installed (apt-get install golang-go)"; fi; }
+
+# iperf3, the reference for make bench's bulk throughput.
+iperf3:
+	@command -v iperf3 >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing iperf3 (the reference for make bench's bulk throughput)"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3) >/dev/null 2>&1 \
+				|| echo "could not install iperf3"; \
+		else echo "iperf3 is not installed (apt-get install iperf3)"; fi; }
+
+# The servers in release builds, each against a Go program doing the same work, iperf3 and
+# `openssl s_server`, measured in turns (A B A B) by one load generator; ratios, and the
+# report in Bench/results/last-run.txt, which Chapters/A1-benchmarks.md includes (make sync).
+# BENCH_SECONDS and BENCH_ROUNDS change the length of a run.
+RELEASE := .build-release
+BENCH_SECONDS ?= 3
+BENCH_ROUNDS ?= 2
+bench: openssl-headers go-toolchain iperf3
+	$(SWIFT) build -c release --scratch-path $(RELEASE) --product hello-server
+	$(SWIFT) build -c release --scratch-path $(RELEASE) --product tls-server
+	$(SWIFT) build -c release --scratch-path $(RELEASE) --product event-loop
+	$(SWIFT) build -c release --scratch-path $(RELEASE) --product async-server
+	$(SWIFT) build -c release --scratch-path $(RELEASE) --product bulk
+	$(CC) -O2 -Wall -o $(RELEASE)/loadgen Bench/loadgen.c -lssl -lcrypto -lpthread
+	cd Bench/go && GOCACHE=$(CURDIR)/$(RELEASE)/gocache GO111MODULE=off go build -o $(CURDIR)/$(RELEASE)/bench-go .
+	@mkdir -p Bench/results
+	python3 Bench/bench.py --bin $(RELEASE)/release --loadgen $(RELEASE)/loadgen --go $(RELEASE)/bench-go \
+		--seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS) --out Bench/results/last-run.txt

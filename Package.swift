@@ -40,7 +40,7 @@ let package = Package(
     products: labs.map { directory in
         let name = String(directory.drop(while: { $0 != "-" }).dropFirst())
         return .executable(name: name, targets: [name])
-    },
+    } + [.executable(name: "bulk", targets: ["bulk"])],
     targets: [
         // The shared socket module: a thin, readable layer over the C socket API.
         .target(name: "Sockets", dependencies: [.target(name: "CLinux", condition: .when(platforms: [.linux]))]),
@@ -69,5 +69,7 @@ let package = Package(
         .testTarget(
             name: "GuideTests",
             dependencies: ["Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+        // make bench's Swift side of the bulk-throughput comparison (Chapters/A1-benchmarks.md).
+        .executableTarget(name: "bulk", dependencies: ["Sockets", "LabKit"], path: "Bench/bulk"),
     ] + labs.map(labTarget)
 )

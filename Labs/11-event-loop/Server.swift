@@ -73,13 +73,13 @@ final class Server {
     // ANCHOR_END: start
 
     // ANCHOR: accept
-    /// Accepts until the queue is empty (`EAGAIN`). Out of descriptors, the listener would
+    /// Accepts until the queue is empty (`EAGAIN`), each socket nonblocking from the start. Out of descriptors, the listener would
     /// stay readable and wake us at once, again and again: we stop watching it and watch it
     /// again after a pause, 5 ms doubling up to 1 s, as `Listener.accept(reporting:)` does.
     private func acceptAll() {
         while limit.map({ accepted < $0 }) ?? true {
-            let result: IOResult<(Socket, Address?)>
-            do { result = try listener.socket.accept() } catch {
+            let result: IOResult<Socket>
+            do { result = try listener.socket.acceptNonblocking() } catch {
                 let failure = NetError(op: "accept", network: "tcp", remote: listener.address.description, error)
                 if AcceptErrors.belongToOneConnection(error.code) {
                     warn("\(failure)")
@@ -91,7 +91,7 @@ final class Server {
                 loop.schedule(at: .after(pause)) { [self] in try? start() }
                 return
             }
-            guard case .done(let (socket, _)) = result else { return }
+            guard case .done(let socket) = result else { return }
             pause = .zero
             accepted += 1
             add(socket)
@@ -106,7 +106,6 @@ final class Server {
     private func add(_ socket: Socket) {
         let client = Client(socket)
         do {
-            try socket.setNonblocking(true)
             try loop.watch(client.descriptor, for: .readable) { [self] event in ready(client, event) }
         } catch {
             warn("\(error)")

@@ -7,24 +7,30 @@ import Synchronization
 
 public final class AsyncConnection: Sendable {
     public let network: String
-    public let localAddress: Address?
-    public let remoteAddress: Address?
     let socket: Socket
     private let poll: PollDescriptor
     private let deadlines = Mutex<(read: Deadline?, write: Deadline?)>((nil, nil))
 
     /// Takes a connected socket, makes it nonblocking and registers it with `loop`.
-    public init(socket: Socket, network: String, loop: EventLoop) throws(NetError) {
-        self.socket = socket
-        self.network = network
-        localAddress = try? socket.localAddress()
-        remoteAddress = try? socket.remoteAddress()
+    public convenience init(socket: Socket, network: String, loop: EventLoop) throws(NetError) {
         do { try socket.setNonblocking(true) } catch {
             socket.close()
-            throw NetError(op: "fcntl", network: network, remote: remoteAddress?.description, error)
+            throw NetError(op: "fcntl", network: network, remote: nil, error)
         }
+        self.init(nonblocking: socket, network: network, loop: loop)
+    }
+
+    /// Takes a socket that is nonblocking already (from `acceptNonblocking`).
+    init(nonblocking socket: Socket, network: String, loop: EventLoop) {
+        self.socket = socket
+        self.network = network
         poll = PollDescriptor(socket, loop: loop)
     }
+
+    /// The two ends' addresses, asked of the kernel when wanted (an error message), not for
+    /// every connection: two system calls each time would cost a busy server dearly.
+    public var localAddress: Address? { (try? socket.localAddress()) ?? nil }
+    public var remoteAddress: Address? { (try? socket.remoteAddress()) ?? nil }
 
     deinit { close() }
 

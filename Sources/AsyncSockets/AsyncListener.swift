@@ -31,8 +31,8 @@ public final class AsyncListener: Sendable {
     public func accept(reporting report: (NetError, _ retryIn: Duration) -> Void) async throws -> AsyncConnection {
         var pause = Duration.zero
         while true {
-            let result: IOResult<(Socket, Address?)>
-            do { result = try listener.socket.accept() } catch {
+            let result: IOResult<Socket>
+            do { result = try listener.socket.acceptNonblocking() } catch {
                 let failure = NetError(op: "accept", network: network, remote: address.description, error)
                 if AcceptErrors.belongToOneConnection(error.code) {
                     report(failure, .zero)
@@ -45,8 +45,8 @@ public final class AsyncListener: Sendable {
                 continue
             }
             switch result {
-            case .done(let (socket, _)):
-                return try AsyncConnection(socket: socket, network: network, loop: loop)
+            case .done(let socket):
+                return AsyncConnection(nonblocking: socket, network: network, loop: loop)
             case .wouldBlock:
                 do { try await poll.wait(for: .read, until: nil) } catch WaitFailure.closed {
                     throw NetError(op: "accept", network: network, remote: address.description,

@@ -38,22 +38,19 @@ final class PollDescriptor: Sendable {
 
     // ANCHOR: register
     /// Registers a nonblocking socket once, for both directions, edge-triggered, as Go does.
-    /// The loop's thread does the registering (its handler table is its own); a task that
-    /// waits before then is woken by the event epoll reports for a socket already ready.
+    /// The loop's thread will call the handler; this task's thread only registers it.
     init(_ socket: Socket, loop: EventLoop) {
         self.socket = socket
         self.loop = loop
         descriptor = socket.descriptor
-        loop.execute { [self] in
-            do {
-                try loop.watch(descriptor, for: [.readable, .writable], edgeTriggered: true) { [self] event in
-                    let hungUp = event.hangUpOrError
-                    if event.readable || hungUp { wake(.read, with: .success(())) }
-                    if event.writable || hungUp { wake(.write, with: .success(())) }
-                }
-            } catch {
-                close()  // out of kernel memory: every wait fails rather than hanging
+        do {
+            try loop.watch(descriptor, for: [.readable, .writable], edgeTriggered: true) { [self] event in
+                let hungUp = event.hangUpOrError
+                if event.readable || hungUp { wake(.read, with: .success(())) }
+                if event.writable || hungUp { wake(.write, with: .success(())) }
             }
+        } catch {
+            close()  // out of kernel memory: every wait fails rather than hanging
         }
     }
     // ANCHOR_END: register
@@ -77,10 +74,8 @@ final class PollDescriptor: Sendable {
                 }
                 if let outcome { return continuation.resume(with: outcome) }
                 guard let deadline else { return }
-                loop.execute { [self] in
-                    loop.schedule(at: deadline) { [self] in
-                        wake(direction, with: .failure(WaitFailure.deadlineExceeded), ifStill: generation)
-                    }
+                loop.schedule(at: deadline) { [self] in
+                    wake(direction, with: .failure(WaitFailure.deadlineExceeded), ifStill: generation)
                 }
             }
         } onCancel: {
@@ -104,8 +99,8 @@ final class PollDescriptor: Sendable {
         waiting?.resume(with: outcome)
     }
 
-    /// Fails every wait, now and later; the loop stops watching the socket, then closes it
-    /// (in that order, so the descriptor number cannot be reused while still watched).
+    /// Fails every wait, now and later; stops watching the socket, then closes it (in that
+    /// order, so the descriptor number cannot be reused while still watched).
     func close() {
         // Once only: a second unwatch, run after the number was reused, would unwatch the
         // next connection's socket, whose task would then wait for ever.
@@ -117,9 +112,7 @@ final class PollDescriptor: Sendable {
         }
         guard let waiters else { return }
         for waiter in waiters { waiter.resume(throwing: WaitFailure.closed) }
-        loop.execute { [self] in
-            loop.unwatch(descriptor)
-            socket.close()
-        }
+        loop.unwatch(descriptor)
+        socket.close()
     }
 }

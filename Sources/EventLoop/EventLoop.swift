@@ -6,18 +6,21 @@ import Foundation
 import Sockets
 import Synchronization
 
-public final class EventLoop: @unchecked Sendable {  // handlers and timers: loop thread only
+public final class EventLoop: Sendable {
+    /// Runs on the loop's thread when its descriptor is ready.
     public typealias Handler = (ReadyEvent) -> Void
 
     private let queue: EventQueue
-    // The loop thread's own state: touched only inside `run()`, by handlers, timers and jobs.
-    private var handlers: [Int32: Handler] = [:]
-    private var timers = Timers()
-    /// What other threads hand the loop. `sleeping` says whether the loop is (about to be)
-    /// in `epoll_wait`: only then does `execute` need to write to the eventfd to wake it.
+    /// Who to call for each descriptor. Any thread may watch and unwatch (a task registers
+    /// its socket as it accepts it); handlers always run on the loop's thread.
+    private let handlers = Mutex<[Int32: Handler]>([:])
+    /// What other threads hand the loop, and its timers. `sleeping` says whether the loop is
+    /// (about to be) in `epoll_wait`, and until when: only then does new work need the eventfd.
     private struct Inbox {
         var jobs: [@Sendable () -> Void] = []
+        var timers = Timers()
         var sleeping = false
+        var sleepingUntil: Deadline?
         var stopping = false
     }
     private let inbox = Mutex(Inbox())
@@ -37,26 +40,31 @@ public final class EventLoop: @unchecked Sendable {  // handlers and timers: loo
         runner.withLock { $0 = Thread.current }
         defer { runner.withLock { $0 = nil } }
         while true {
-            let (jobs, stopping) = inbox.withLock { inbox in
+            let (jobs, timeout, stopping) = inbox.withLock { inbox in
                 defer { inbox.jobs.removeAll(keepingCapacity: true) }
+                // With jobs to run, look at the descriptors without sleeping: a job may send more.
+                let timeout = inbox.jobs.isEmpty ? inbox.timers.nextDeadline() : Deadline.after(.zero)
                 inbox.sleeping = inbox.jobs.isEmpty && !inbox.stopping
-                return (inbox.jobs, inbox.stopping)
+                inbox.sleepingUntil = timeout
+                return (inbox.jobs, timeout, inbox.stopping)
             }
-            if stopping {
-                // Handlers and timers may refer back to this loop: let go of them, cycles and all.
-                handlers.removeAll()
-                timers = Timers()
-                return
-            }
+            if stopping { return letGo() }
             for job in jobs { job() }
-            // With jobs just run, look at the descriptors without sleeping: a job may have sent more.
-            let timeout = jobs.isEmpty ? timers.nextDeadline() : Deadline.after(.zero)
-            try queue.wait(timeout: timeout) { event in handlers[event.descriptor]?(event) }
-            inbox.withLock { $0.sleeping = false }
-            for job in timers.takeDue() { job() }
+            try queue.wait(timeout: timeout) { event in handlers.withLock { $0[event.descriptor] }?(event) }
+            let due = inbox.withLock { inbox in
+                inbox.sleeping = false
+                return inbox.timers.takeDue()
+            }
+            for job in due { job() }
         }
     }
     // ANCHOR_END: run
+
+    /// Handlers and timers may refer back to this loop: let go of them, cycles and all.
+    private func letGo() {
+        handlers.withLock { $0.removeAll() }
+        inbox.withLock { $0.timers = Timers() }
+    }
 
     /// Runs the loop on a thread of its own; returns at once.
     public func start(name: String = "event loop") {
@@ -86,16 +94,17 @@ public final class EventLoop: @unchecked Sendable {  // handlers and timers: loo
         queue.wake()
     }
 
-    // MARK: On the loop's thread only
+    // MARK: Descriptors and timers (from any thread; handlers and jobs run on the loop's)
 
-    /// Calls `handler` on this thread whenever `descriptor` is ready for `interest`.
+    /// Calls `handler` on the loop's thread whenever `descriptor` is ready for `interest`.
+    /// The handler is in place before the kernel is asked, so no event can miss it.
     public func watch(
         _ descriptor: Int32, for interest: Interest, edgeTriggered: Bool = false, _ handler: @escaping Handler
     ) throws(SystemError) {
-        precondition(inLoop, "watch() is for the loop's own thread: use execute { }")
-        handlers[descriptor] = handler
+        let handler = LoopOnly(handler)
+        handlers.withLock { $0[descriptor] = handler.value }
         do { try queue.add(descriptor, interest, edgeTriggered: edgeTriggered) } catch {
-            handlers[descriptor] = nil
+            handlers.withLock { $0[descriptor] = nil }
             throw error
         }
     }
@@ -103,30 +112,44 @@ public final class EventLoop: @unchecked Sendable {  // handlers and timers: loo
     /// Changes what `descriptor` is watched for: a server adds `.writable` only while it has
     /// bytes the kernel would not take, or level-triggered epoll would wake it for nothing.
     public func change(_ descriptor: Int32, to interest: Interest) throws(SystemError) {
-        precondition(inLoop, "change() is for the loop's own thread: use execute { }")
         try queue.modify(descriptor, interest)
     }
 
     /// Stops watching `descriptor`. Call it before closing the descriptor: the number is
     /// reused by the next `accept`, and must not inherit this handler.
     public func unwatch(_ descriptor: Int32) {
-        precondition(inLoop, "unwatch() is for the loop's own thread: use execute { }")
-        handlers[descriptor] = nil
+        handlers.withLock { $0[descriptor] = nil }
         queue.remove(descriptor)
     }
 
-    /// Runs `job` on this thread once `deadline` has passed.
+    /// Runs `job` on the loop's thread once `deadline` has passed. The loop is woken only if
+    /// it sleeps past the new deadline.
     @discardableResult
     public func schedule(at deadline: Deadline, _ job: @escaping () -> Void) -> TimerID {
-        precondition(inLoop, "schedule() is for the loop's own thread: use execute { }")
-        return timers.add(at: deadline.instant, job)
+        let job = LoopOnly(job)
+        let (timer, wake) = inbox.withLock { inbox in
+            let timer = inbox.timers.add(at: deadline.instant, job.value)
+            let wake = inbox.sleeping && (inbox.sleepingUntil.map { deadline < $0 } ?? true)
+            if wake { inbox.sleeping = false }
+            return (timer, wake)
+        }
+        if wake { queue.wake() }
+        return timer
     }
 
     public func cancel(_ timer: TimerID) {
-        precondition(inLoop, "cancel() is for the loop's own thread: use execute { }")
-        timers.cancel(timer)
+        inbox.withLock { $0.timers.cancel(timer) }
     }
 
     /// How many descriptors have handlers (the listener included).
-    public var watchedCount: Int { handlers.count }
+    public var watchedCount: Int { handlers.withLock { $0.count } }
+}
+
+/// A handler or timer job, handed over from the thread that registers it to the loop's
+/// thread, the only one that ever calls it. Whatever it captures must be touched on the
+/// loop's thread only (lab 11's server keeps all its state there): that is the contract of
+/// `watch` and `schedule`, which the compiler cannot check for us.
+private struct LoopOnly<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -219,6 +219,12 @@
             _ = Glibc.read(fd, &count, MemoryLayout<UInt64>.size)
         }
 
+        /// `accept4`: the connection nonblocking and close-on-exec from the start, one call
+        /// instead of three (`accept`, then `fcntl` twice). We do not ask who it is from.
+        static func acceptNonblocking(_ fd: Int32) -> Int32 {
+            accept4(fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        }
+
         /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit; returns (before, after).
         static func raiseDescriptorLimit() -> (before: Int, after: Int)? {
             var limit = rlimit()

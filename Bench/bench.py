@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""make bench: the guide's servers, release builds, side by side with Go, iperf3 and openssl.
+
+Every measurement runs twice, interleaved (A B A B), so that a machine busy with something
+else slows both sides of a ratio alike. One load generator (Bench/loadgen.c) drives every
+server. Prints a report; with --out FILE also writes it there between ANCHOR markers, for
+Chapters/A1-benchmarks.md to include. Usage:
+    bench.py --bin DIR --loadgen FILE --go FILE [--seconds S] [--rounds N] [--out FILE]
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+GREETING = "Hello World!\r\n"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process; its address from `listening on HOST:PORT` (or a port we chose)."""
+
+    def __init__(self, command, port=None, ready_text=None):
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        if port is None:
+            line = self.process.stdout.readline().decode()
+            match = re.match(r"listening on (\S+):(\d+)", line)
+            if not match:
+                self.stop()
+                raise SystemExit(f"bench: {command[0]} did not say where it listens: {line!r}")
+            self.port = int(match.group(2))
+        else:
+            self.port = port
+            wait_for_port(port)
+        # Drain stdout (hello-server logs a line per connection) so the pipe never fills.
+        self.drain = subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=subprocess.DEVNULL)
+
+    def peak_memory(self):
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if hasattr(self, "drain"):
+            self.drain.wait()
+
+
+def wait_for_port(port):
+    limit = time.time() + 10
+    while time.time() < limit:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"bench: nothing listening on port {port}")
+
+
+def rate(loadgen, mode, port, seconds, threads):
+    out = subprocess.run([loadgen, mode, "127.0.0.1", str(port), str(seconds), str(threads)],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    match = re.search(r"connections/s (\d+) errors (\d+)", out)
+    if not match:
+        raise SystemExit(f"bench: loadgen said {out!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--loadgen", required=True)
+    parser.add_argument("--go", required=True)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    lines = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    work = tempfile.mkdtemp(prefix="bench-")
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    b, go = args.bin, args.go
+    listen = ["--listen", "127.0.0.1:0"]
+    servers = {
+        "hello-server": [f"{b}/hello-server"] + listen,
+        "go, byte per write": [go, "hello", "-bytewise"],
+        "tls-server": [f"{b}/tls-server"] + listen + ["--cert", cert, "--key", key],
+        "go tls, byte per write": [go, "tls", "-bytewise", "-cert", cert, "-key", key],
+        "event-loop": [f"{b}/event-loop"] + listen,
+        "async-server": [f"{b}/async-server"] + listen,
+        "go, one write, linger": [go, "hello", "-linger"],
+    }
+    # Each Swift server against the Go program that does the same work.
+    pairs = [
+        ("hello-server", "go, byte per write", "greet", 1.0),
+        ("tls-server", "go tls, byte per write", "tls-greet", 1.0),
+        ("event-loop", "go, one write, linger", "greet", 1.2),
+        ("async-server", "go, one write, linger", "greet", 1.0),
+    ]
+    results, memory = {}, {}
+
+    def measure(name, mode):
+        server = Server(servers[name])
+        try:
+            rate(args.loadgen, mode, server.port, 0.3, args.threads)  # warm up
+            value, errors = rate(args.loadgen, mode, server.port, args.seconds, args.threads)
+            memory[name] = max(memory.get(name, 0), server.peak_memory())
+        finally:
+            server.stop()
+        results.setdefault((name, mode), []).append(value)
+        if errors:
+            say(f"  ({name}: {errors} connections failed)")
+
+    cores = os.cpu_count()
+    say(f"make bench: release builds; {cores} cores; {args.rounds} rounds, interleaved (A B A B);")
+    say(f"{args.seconds:g} s per run; one load generator (Bench/loadgen.c), {args.threads} client threads")
+    say()
+    for _ in range(args.rounds):
+        for swift, other, mode, _goal in pairs:
+            measure(swift, mode)
+            measure(other, mode)
+    say("connections per second (connect, greeting, close), Swift / Go:")
+    verdicts = []
+    for swift, other, mode, goal in pairs:
+        a = sum(results[(swift, mode)]) / args.rounds
+        g = sum(results[(other, mode)]) / args.rounds
+        ratio = a / g if g else 0
+        say(f"  {swift:<13} {a:>8.0f}   {other:<23} {g:>8.0f}   {ratio:.2f}x (goal {goal:.1f}x)")
+        verdicts.append((f"{swift} vs {other}", ratio, goal))
+    say()
+
+    # TLS handshakes per second: tls-server against openssl s_server.
+    say("TLS handshakes per second (connect, handshake, close):")
+    handshakes = {"tls-server": [], "openssl s_server": []}
+    for _ in range(args.rounds):
+        server = Server(servers["tls-server"])
+        try:
+            handshakes["tls-server"].append(rate(args.loadgen, "tls-handshake", server.port, args.seconds, args.threads)[0])
+        finally:
+            server.stop()
+        port = free_port()
+        # -www: answer a GET with a status page, ignore stdin; one connection at a time.
+        server = Server(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}",
+                         "-cert", cert, "-key", key, "-no_ticket"], port=port)
+        try:
+            handshakes["openssl s_server"].append(
+                rate(args.loadgen, "tls-handshake", port, args.seconds, args.threads)[0])
+        finally:
+            server.stop()
+    ours = sum(handshakes["tls-server"]) / args.rounds
+    theirs = sum(handshakes["openssl s_server"]) / args.rounds
+    say(f"  tls-server {ours:>8.0f}   openssl s_server {theirs:>8.0f}   {ours / theirs if theirs else 0:.2f}x")
+    say()
+
+    # Bulk throughput: the same buffer size on both ends of each tool.
+    say("TCP bulk throughput, MiB/s (one connection, SIZE bytes per write and per read):")
+    bulk = {}
+    for _ in range(args.rounds):
+        for size in (4096, 65536, 262144):
+            bulk.setdefault(("swift", size), []).append(swift_bulk(b, size, args.seconds))
+            bulk.setdefault(("iperf3", size), []).append(iperf3_bulk(size, args.seconds))
+            bulk.setdefault(("go", size), []).append(go_bulk(go, size, args.seconds))
+    for size in (4096, 65536, 262144):
+        s, i, g = (sum(bulk[(tool, size)]) / args.rounds / 1048576 for tool in ("swift", "iperf3", "go"))
+        ratio = s / i if i else 0
+        say(f"  {size // 1024:>3} KiB: swift {s:>7.0f}   iperf3 {i:>7.0f}   go {g:>7.0f}   swift/iperf3 {ratio:.2f}x (goal 0.95x)")
+        verdicts.append((f"bulk {size // 1024} KiB vs iperf3", ratio, 0.95))
+    say()
+    say("peak resident memory (VmHWM) of each server under that load:")
+    for name in servers:
+        if name in memory:
+            say(f"  {name:<23} {memory[name] / 1048576:>6.1f} MiB")
+    say()
+    say("goals:")
+    for what, ratio, goal in verdicts:
+        say(f"  {what:<45} {ratio:.2f}x  {'met' if ratio >= goal else 'NOT met'} (goal {goal:.2f}x)")
+    shutil.rmtree(work, ignore_errors=True)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write("// ANCHOR: report\n" + "\n".join(lines) + "\n// ANCHOR_END: report\n")
+
+
+def swift_bulk(b, size, seconds):
+    server = Server([f"{b}/bulk", "--listen", "127.0.0.1:0", "--buffer", str(size)])
+    try:
+        out = subprocess.run([f"{b}/bulk", "--dial", f"127.0.0.1:{server.port}", "--buffer", str(size),
+                              "--seconds", str(max(1, round(seconds)))], capture_output=True, text=True).stdout
+    finally:
+        server.stop()
+    return int(re.search(r"bytes/s (\d+)", out).group(1))
+
+
+def go_bulk(go, size, seconds):
+    server = Server([go, "bulk-server", "-buffer", str(size)])
+    try:
+        out = subprocess.run([go, "bulk-client", "-dial", f"127.0.0.1:{server.port}", "-buffer", str(size),
+                              "-seconds", str(seconds)], capture_output=True, text=True).stdout
+    finally:
+        server.stop()
+    return int(re.search(r"bytes/s (\d+)", out).group(1))
+
+
+def iperf3_bulk(size, seconds):
+    port = free_port()
+    server = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port_quietly(port)
+        out = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-l", str(size),
+                              "-t", str(seconds), "-J"], capture_output=True, text=True).stdout
+    finally:
+        server.wait(timeout=30)
+    import json
+    return int(json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8)
+
+
+def wait_for_port_quietly(port):
+    # iperf3 -1 serves one test: probing its port with a connection would use that test up.
+    limit = time.time() + 10
+    while time.time() < limit:
+        with open("/proc/net/tcp") as table:
+            if any(f":{port:04X} " in line and line.split()[3] == "0A" for line in table):
+                return
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    main()
