@@ -153,7 +153,7 @@ iperf3:
 
 # The servers in release builds, each against a Go program doing the same work, iperf3 and
 # `openssl s_server`, measured in turns (A B A B) by one load generator; ratios, and the
-# report in Bench/results/last-run.txt, which Chapters/A1-benchmarks.md includes (make sync).
+# report in Chapters/A1-benchmarks.run.txt, which Chapters/A1-benchmarks.md includes (make sync).
 # BENCH_SECONDS and BENCH_ROUNDS change the length of a run.
 RELEASE := .build-release
 BENCH_SECONDS ?= 3
@@ -166,6 +166,5 @@ bench: openssl-headers go-toolchain iperf3
 	$(SWIFT) build -c release --scratch-path $(RELEASE) --product bulk
 	$(CC) -O2 -Wall -o $(RELEASE)/loadgen Bench/loadgen.c -lssl -lcrypto -lpthread
 	cd Bench/go && GOCACHE=$(CURDIR)/$(RELEASE)/gocache GO111MODULE=off go build -o $(CURDIR)/$(RELEASE)/bench-go .
-	@mkdir -p Bench/results
 	python3 Bench/bench.py --bin $(RELEASE)/release --loadgen $(RELEASE)/loadgen --go $(RELEASE)/bench-go \
-		--seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS) --out Bench/results/last-run.txt
+		--seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS) --out Chapters/A1-benchmarks.run.txt

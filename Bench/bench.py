@@ -45,6 +45,15 @@ class Server:
         # Drain stdout (hello-server logs a line per connection) so the pipe never fills.
         self.drain = subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=subprocess.DEVNULL)
 
+    def cpu_seconds(self):
+        """User plus system CPU time the server has used so far."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return 0.0
+
     def peak_memory(self):
         try:
             with open(f"/proc/{self.process.pid}/status") as status:
@@ -80,9 +89,10 @@ def wait_for_port(port):
 def rate(loadgen, mode, port, seconds, threads):
     out = subprocess.run([loadgen, mode, "127.0.0.1", str(port), str(seconds), str(threads)],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
-    match = re.search(r"connections/s (\d+) errors (\d+)", out)
+    match = re.search(r"connections/s (\d+) errors (\d+) connections (\d+)", out)
     if not match:
         raise SystemExit(f"bench: loadgen said {out!r}")
+    rate.count = int(match.group(3))
     return int(match.group(1)), int(match.group(2))
 
 
@@ -93,7 +103,9 @@ def main():
     parser.add_argument("--go", required=True)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", default="4,16",
+                        help="client threads for the connection rates, one measurement each (4: round trips "
+                             "dominate; 16: enough in flight to keep a server busy)")
     parser.add_argument("--out")
     args = parser.parse_args()
     lines = []
@@ -125,45 +137,57 @@ def main():
         ("event-loop", "go, one write, linger", "greet", 1.2),
         ("async-server", "go, one write, linger", "greet", 1.0),
     ]
-    results, memory = {}, {}
+    results, memory, cpu = {}, {}, {}
+    concurrencies = [int(n) for n in args.threads.split(",")]
+    threads = concurrencies[0]
 
-    def measure(name, mode):
+    def measure(name, mode, clients):
         server = Server(servers[name])
         try:
-            rate(args.loadgen, mode, server.port, 0.3, args.threads)  # warm up
-            value, errors = rate(args.loadgen, mode, server.port, args.seconds, args.threads)
+            rate(args.loadgen, mode, server.port, 0.3, clients)  # warm up
+            before = server.cpu_seconds()
+            value, errors = rate(args.loadgen, mode, server.port, args.seconds, clients)
+            used = server.cpu_seconds() - before
             memory[name] = max(memory.get(name, 0), server.peak_memory())
         finally:
             server.stop()
-        results.setdefault((name, mode), []).append(value)
+        results.setdefault((name, mode, clients), []).append(value)
+        if value:
+            cpu.setdefault((name, mode, clients), []).append(used / max(1, rate.count) * 1e6)
         if errors:
             say(f"  ({name}: {errors} connections failed)")
 
     cores = os.cpu_count()
     say(f"make bench: release builds; {cores} cores; {args.rounds} rounds, interleaved (A B A B);")
-    say(f"{args.seconds:g} s per run; one load generator (Bench/loadgen.c), {args.threads} client threads")
+    say(f"{args.seconds:g} s per run; one load generator (Bench/loadgen.c)")
     say()
     for _ in range(args.rounds):
-        for swift, other, mode, _goal in pairs:
-            measure(swift, mode)
-            measure(other, mode)
-    say("connections per second (connect, greeting, close), Swift / Go:")
+        for clients in concurrencies:
+            for swift, other, mode, _goal in pairs:
+                measure(swift, mode, clients)
+                measure(other, mode, clients)
     verdicts = []
-    for swift, other, mode, goal in pairs:
-        a = sum(results[(swift, mode)]) / args.rounds
-        g = sum(results[(other, mode)]) / args.rounds
-        ratio = a / g if g else 0
-        say(f"  {swift:<13} {a:>8.0f}   {other:<23} {g:>8.0f}   {ratio:.2f}x (goal {goal:.1f}x)")
-        verdicts.append((f"{swift} vs {other}", ratio, goal))
-    say()
+    for clients in concurrencies:
+        say(f"connections per second (connect, greeting, close), {clients} client threads; "
+            "server CPU per connection:")
+        for swift, other, mode, goal in pairs:
+            a = sum(results[(swift, mode, clients)]) / args.rounds
+            g = sum(results[(other, mode, clients)]) / args.rounds
+            ca = sum(cpu.get((swift, mode, clients), [0])) / args.rounds
+            cg = sum(cpu.get((other, mode, clients), [0])) / args.rounds
+            ratio = a / g if g else 0
+            say(f"  {swift:<13} {a:>6.0f} {ca:>5.0f} us   {other:<23} {g:>6.0f} {cg:>5.0f} us   "
+                f"{ratio:.2f}x (goal {goal:.1f}x)")
+            verdicts.append((f"{swift} vs {other}, {clients} clients", ratio, goal))
+        say()
 
     # TLS handshakes per second: tls-server against openssl s_server.
-    say("TLS handshakes per second (connect, handshake, close):")
+    say(f"TLS handshakes per second (connect, handshake, close), {threads} client threads:")
     handshakes = {"tls-server": [], "openssl s_server": []}
     for _ in range(args.rounds):
         server = Server(servers["tls-server"])
         try:
-            handshakes["tls-server"].append(rate(args.loadgen, "tls-handshake", server.port, args.seconds, args.threads)[0])
+            handshakes["tls-server"].append(rate(args.loadgen, "tls-handshake", server.port, args.seconds, threads)[0])
         finally:
             server.stop()
         port = free_port()
@@ -172,7 +196,7 @@ def main():
                          "-cert", cert, "-key", key, "-no_ticket"], port=port)
         try:
             handshakes["openssl s_server"].append(
-                rate(args.loadgen, "tls-handshake", port, args.seconds, args.threads)[0])
+                rate(args.loadgen, "tls-handshake", port, args.seconds, threads)[0])
         finally:
             server.stop()
     ours = sum(handshakes["tls-server"]) / args.rounds
@@ -201,7 +225,7 @@ def main():
     say()
     say("goals:")
     for what, ratio, goal in verdicts:
-        say(f"  {what:<45} {ratio:.2f}x  {'met' if ratio >= goal else 'NOT met'} (goal {goal:.2f}x)")
+        say(f"  {what:<50} {ratio:.2f}x  {'met' if ratio >= goal else 'NOT met'} (goal {goal:.2f}x)")
     shutil.rmtree(work, ignore_errors=True)
     if args.out:
         with open(args.out, "w") as out:
