@@ -68,7 +68,9 @@ let package = Package(
         .executableTarget(name: "grade", dependencies: ["Grading"]),
         .testTarget(
             name: "GuideTests",
-            dependencies: ["Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+            dependencies: [
+                "Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI",
+            ]),
         // make bench's Swift side of the bulk-throughput comparison (Chapters/A1-benchmarks.md).
         .executableTarget(name: "bulk", dependencies: ["Sockets", "LabKit"], path: "Bench/bulk"),
     ] + labs.map(labTarget)

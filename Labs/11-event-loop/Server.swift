@@ -220,7 +220,8 @@ final class Server {
     /// A failure in Go's form, `write tcp LOCAL->REMOTE: …` (the names looked up only now).
     private func failure(_ client: Client, _ op: String, _ reason: NetError.Reason) -> NetError {
         let local = try? client.socket.localAddress(), remote = try? client.socket.remoteAddress()
-        return NetError(op: op, network: "tcp", local: local ?? nil, remote: (remote ?? nil)?.description, reason: reason)
+        return NetError(
+            op: op, network: "tcp", local: local ?? nil, remote: (remote ?? nil)?.description, reason: reason)
     }
 
     private func drop(_ client: Client, _ error: NetError) {

@@ -20,7 +20,9 @@ func demo() async throws {
     let count = 1000
     let clients = try await onThread { try (0..<count).map { _ in try greetedAndEchoed(listener.address) } }
     let held = try usage()
-    say("\(count) clients connected, each greeted and echoed; \(connectionTasks.load(ordering: .relaxed)) tasks now suspended in read()")
+    say(
+        "\(count) clients connected, each greeted and echoed; \(connectionTasks.load(ordering: .relaxed)) tasks now suspended in read()"
+    )
     say("threads: \(before.threads) -> \(held.threads): the event loop's, and the pool's (one per core here)")
     say("descriptors: \(before.descriptors) -> \(held.descriptors) (both ends of \(count) connections)")
     // ANCHOR_END: demo-hold
@@ -32,8 +34,14 @@ func demo() async throws {
     let outcome = await server.result
     say("cancelled the server's task (\(outcome.isCancelled ? "CancellationError" : "\(outcome)")): its group")
     say("cancelled every connection's task, each woke from read() and closed its connection")
-    let ends = try await onThread { try clients.map { client in defer { client.close() }; return try client.readToEnd() } }
-    say("clients: \(ends.filter(\.isEmpty).count) of \(count) read EOF; connection tasks left: \(connectionTasks.load(ordering: .relaxed))")
+    let ends = try await onThread {
+        try clients.map { client in
+            defer { client.close() }; return try client.readToEnd()
+        }
+    }
+    say(
+        "clients: \(ends.filter(\.isEmpty).count) of \(count) read EOF; connection tasks left: \(connectionTasks.load(ordering: .relaxed))"
+    )
     try await pause(.milliseconds(100))
     say("descriptors: \(try usage().descriptors) (before the clients: \(before.descriptors))")
     // ANCHOR_END: demo-cancel
@@ -71,7 +79,9 @@ func readDeadline(_ loop: EventLoop) async throws {
         say("read returned, with no deadline passed?")
     } catch let error as NetError where error.isTimeout {
         say("a client that sends nothing, a 200ms read deadline: \(error.op) failed with \"i/o timeout\"")
-        say("after \(ContinuousClock.now - start >= .milliseconds(200) ? "at least" : "LESS THAN") 200ms, as Go's SetReadDeadline does")
+        say(
+            "after \(ContinuousClock.now - start >= .milliseconds(200) ? "at least" : "LESS THAN") 200ms, as Go's SetReadDeadline does"
+        )
     }
 }
 // ANCHOR_END: demo-deadline

@@ -73,7 +73,9 @@ public final class AsyncConnection: Sendable {
             let result: IOResult<Int>
             do {
                 result = try bytes.withUnsafeBytes { all in
-                    Result { () throws(SystemError) in try socket.send(UnsafeRawBufferPointer(rebasing: all[written...])) }
+                    Result { () throws(SystemError) in
+                        try socket.send(UnsafeRawBufferPointer(rebasing: all[written...]))
+                    }
                 }.get()
             } catch { throw failure(.system(error), "write") }
             switch result {

@@ -49,7 +49,8 @@ public final class AsyncListener: Sendable {
                 return AsyncConnection(nonblocking: socket, network: network, loop: loop)
             case .wouldBlock:
                 do { try await poll.wait(for: .read, until: nil) } catch WaitFailure.closed {
-                    throw NetError(op: "accept", network: network, remote: address.description,
+                    throw NetError(
+                        op: "accept", network: network, remote: address.description,
                         reason: .other("use of closed network connection"))
                 }
             }

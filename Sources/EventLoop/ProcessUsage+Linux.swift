@@ -22,7 +22,8 @@ public struct ProcessUsage: Sendable {
         guard let threads = field("Threads"), let rss = field("VmRSS"), let peak = field("VmHWM") else { return nil }
         // Listing /proc/self/fd opens a descriptor of its own for the directory.
         let descriptors = fds.count - (pid == nil ? 1 : 0)
-        return ProcessUsage(threads: threads, descriptors: descriptors, residentBytes: rss * 1024, peakResidentBytes: peak * 1024)
+        return ProcessUsage(
+            threads: threads, descriptors: descriptors, residentBytes: rss * 1024, peakResidentBytes: peak * 1024)
     }
 
     /// Bytes as MiB with one decimal: `12.3 MiB`.

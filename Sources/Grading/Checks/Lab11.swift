@@ -40,7 +40,9 @@ enum EventServerChecks {
         ) { c in
             let lab = try c.start(["--listen", "127.0.0.1:0", "--count", "20"])
             let address = try c.listeningAddress(lab)
-            c.note("peer: 20 clients connect, all before any reads; the even ones first send \"GET / HTTP/1.0\\r\\n\\r\\n\"")
+            c.note(
+                "peer: 20 clients connect, all before any reads; the even ones first send \"GET / HTTP/1.0\\r\\n\\r\\n\""
+            )
             var clients: [Connection] = []
             defer { clients.forEach { $0.close() } }
             for number in 0..<20 {

@@ -21,7 +21,8 @@ func greetedAndEchoed(_ address: String, timeout: Duration = .seconds(10)) throw
     }
     guard got == helloBytes + Array("ping".utf8) else {
         client.close()
-        throw LabFailure("expected the greeting and the echo, got \(String(decoding: got, as: UTF8.self).debugDescription)")
+        throw LabFailure(
+            "expected the greeting and the echo, got \(String(decoding: got, as: UTF8.self).debugDescription)")
     }
     return client
 }
@@ -171,7 +172,9 @@ func holdManyConnections(_ lab: String, count: Int) async throws -> ManyConnecti
         }
         let after = try #require(ProcessUsage.of(pid))
         #expect(sent < 64 << 20, "the server kept reading what it could not send back")
-        #expect(after.residentBytes - before.residentBytes < 32 << 20, "before \(before.residentBytes), after \(after.residentBytes)")
+        #expect(
+            after.residentBytes - before.residentBytes < 32 << 20,
+            "before \(before.residentBytes), after \(after.residentBytes)")
         #expect(server.process.isRunning)
         #expect(try await server.stop().status == 0)
     }
@@ -202,7 +205,10 @@ func holdManyConnections(_ lab: String, count: Int) async throws -> ManyConnecti
         #expect(result.status == 0)
         // A reset is one Go-style line about that connection, never a crash.
         let lines = result.stderr.split(separator: "\n")
-        #expect(lines.allSatisfy { $0.contains("connection reset by peer") || $0.contains("broken pipe") || $0.contains("connection abort") }, "\(lines)")
+        #expect(
+            lines.allSatisfy {
+                $0.contains("connection reset by peer") || $0.contains("broken pipe") || $0.contains("connection abort")
+            }, "\(lines)")
     }
 
     @Test(arguments: ["event-loop", "async-server"])

@@ -62,7 +62,9 @@ import Testing
         #expect(greetings == [helloBytes, helloBytes])
         let result = try await server.stop()
         #expect(result.status == 0)
-        let emfile = result.stderr.split(separator: "\n").filter { $0.contains(": accept: too many open files; retrying in ") }
+        let emfile = result.stderr.split(separator: "\n").filter {
+            $0.contains(": accept: too many open files; retrying in ")
+        }
         #expect(emfile.count >= 1 && emfile.count <= 20, "\(emfile.count) EMFILE lines: \(emfile.prefix(3))")
     }
 }

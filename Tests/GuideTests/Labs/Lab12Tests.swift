@@ -53,7 +53,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             for (c, _) in pairs { try await onThread { try c.write("ready") } }
             let all = try await group.reduce(into: []) { $0.append($1) }
-            pairs.forEach { $0.0.close(); $0.1.close() }
+            pairs.forEach {
+                $0.0.close(); $0.1.close()
+            }
             return all
         }
         #expect(extra == Array(repeating: Array("ready".utf8), count: 16))
