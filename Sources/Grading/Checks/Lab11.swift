@@ -77,7 +77,8 @@ enum EventServerChecks {
             let lab = try c.start(["--listen", "127.0.0.1:0", "--echo"])
             let address = try c.listeningAddress(lab)
             let payload = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
-            c.note("peer: sends 2 MiB (more than the socket buffers hold), starts reading 300 ms later, then half-closes")
+            c.note(
+                "peer: sends 2 MiB (more than the socket buffers hold), starts reading 300 ms later, then half-closes")
             let client = try dial("tcp", address, timeout: .seconds(2))
             defer { client.close() }
             let writer = Thread {
