@@ -133,14 +133,6 @@ c10k: openssl-headers
 	$(SWIFT) build --build-tests
 	C10K_CONNECTIONS=10000 $(SWIFT) test --skip-build --filter ManyConnections
 
-# Go, for the comparisons with the source's programs (make bench).
-go-toolchain:
-	@command -v go >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing golang-go (Go, for the comparisons with the source's programs)"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go) >/dev/null 2>&1 \
-				|| echo "could not install golang-go"; \
-		else echo "Go is not installed (apt-get install golang-go)"; fi; }
 
 # iperf3, the reference for make bench's bulk throughput.
 iperf3:
