@@ -16,6 +16,7 @@ let labs = [
     "08-dial-timeout",
     "09-tls-client",
     "10-framing",
+    "13-https-server",
 ]
 
 /// What a lab needs besides `Sockets` and `LabKit`.
@@ -23,6 +24,7 @@ let labExtras: [String: [Target.Dependency]] = [
     "05-lookup-host": ["DNS"],
     "07-tls-server": ["TLS", "TestPKI"],
     "09-tls-client": ["TLS", "TestPKI"],
+    "13-https-server": ["TLS", "TestPKI", "HTTP"],
 ]
 
 func labTarget(_ directory: String) -> Target {
@@ -47,6 +49,9 @@ let package = Package(
         // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
+        // HTTP/1.1's message heads (RFC 9112), read with limits, and files served from a root
+        // that no request path escapes: lab 13's server and client.
+        .target(name: "HTTP"),
         // A throwaway certificate authority made with the `openssl` command, for demos and tests.
         .target(name: "TestPKI"),
         // The literate mechanism: listings included from sources, transcripts checked against runs.
@@ -57,6 +62,7 @@ let package = Package(
         .target(name: "Grading", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "TestPKI"]),
         .executableTarget(name: "grade", dependencies: ["Grading"]),
         .testTarget(
-            name: "GuideTests", dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI"]),
+            name: "GuideTests",
+            dependencies: ["Sockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI", "HTTP"]),
     ] + labs.map(labTarget)
 )
