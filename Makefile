@@ -1,5 +1,5 @@
 # The guide's commands. A reader needs two of them:
-#   make lab-1     build lab 1 and run its demo on loopback (any N from 1 to 10)
+#   make lab-1     build lab 1 and run its demo on loopback (any lab's number)
 #   make test      build everything and run every test (what CI runs)
 # and, for writers of the guide:
 #   make labs      run every lab's demo in order (a tour of the guide)
