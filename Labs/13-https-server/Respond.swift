@@ -50,9 +50,11 @@ struct Answer {
 /// other method (with `Allow`, as RFC 9110 asks); 400 or 404 for paths that lead nowhere.
 func respond(to head: RequestHead, _ settings: ServerSettings, connection: TLSConnection, request: Int) -> Answer {
     guard head.method == "GET" || head.method == "HEAD" else {
+        // BEGIN SOLUTION: answer every other method with 405 Method Not Allowed and an Allow field naming GET and HEAD, as RFC 9110 asks § Files, and nothing outside the root
         var answer = Answer.refusal(RequestError(.methodNotAllowed, "\(head.method) is not served here"))
         answer.extraFields = [("Allow", "GET, HEAD")]
         return answer
+        // END SOLUTION
     }
     guard let root = settings.root else {
         let path = head.target.prefix { $0 != "?" }

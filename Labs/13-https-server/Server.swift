@@ -72,11 +72,10 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
     while true {
         connection.setReadDeadline(.after(settings.idleTimeout))
         do { guard try reader.fill() else { break } } catch { break }  // closed or idle: nothing to answer
-        connection.setReadDeadline(.after(settings.headerTimeout))
         let answer: Answer
         var head: RequestHead?
         do {
-            head = try RequestHead.read(from: reader, limits: settings.limits)
+            head = try readHead(reader, connection, settings)
             guard let head else { break }
             try discardBody(of: head, reader, settings)
             answer = respond(to: head, settings, connection: connection, request: served + 1)
@@ -101,6 +100,17 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
     }
 }
 // ANCHOR_END: connection
+
+// ANCHOR: read-head
+/// A request has begun (its first byte is in): from now on the whole head must arrive
+/// within the header timeout, and stay within the limits, or the client gets an error status.
+func readHead(_ reader: LineReader, _ connection: TLSConnection, _ settings: ServerSettings) throws -> RequestHead? {
+    // BEGIN SOLUTION: bound the rest of the head by the header timeout (a read deadline on the connection), then read it with RequestHead.read and the server's limits § One connection, many requests
+    connection.setReadDeadline(.after(settings.headerTimeout))
+    return try RequestHead.read(from: reader, limits: settings.limits)
+    // END SOLUTION
+}
+// ANCHOR_END: read-head
 
 /// A body on a GET is allowed and means nothing: read it and drop it, up to a limit, so the
 /// next request starts where it should. Chunked bodies we do not read at all.

@@ -77,6 +77,7 @@ public enum Registry {
         Lab08.grading,
         Lab09.grading,
         Lab10.grading,
+        Lab13.grading,
     ].sorted { $0.number < $1.number }
 
     public static func lab(_ number: Int) -> LabGrading? { labs.first { $0.number == number } }
