@@ -115,7 +115,7 @@ book: book-programs
 BOOK_ADDRESS ?= 127.0.0.1:8443
 serve-book: book openssl-headers
 	@$(SWIFT) build -q --product https-server
-	@$(BIN)/https-server --listen $(BOOK_ADDRESS) --root $(BOOK) --make-ca $(BOOK)-ca.pem
+	@$(BIN)/https-server --listen $(BOOK_ADDRESS) --root $(BOOK) --make-ca $(abspath $(BOOK))-ca.pem
 
 # The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
 # `make lint` (run by `make test`) fails on any difference.
