@@ -48,7 +48,9 @@ func demo() throws {
     let listener = try TLSListener("tcp", "127.0.0.1:0", TLSContext(.server, config))
     say("listening on \(listener.address): HTTP/1.1 over TLS, header timeout 1s (the default is 10s)")
     let log = Mailbox<String>()
-    let server = BackgroundThread("server") { [settings] in serve(listener, settings, count: 8) { log.put($0) } }
+    let server = BackgroundThread("server") { [settings] in
+        serve(listener, settings, count: 8, log: ServerLog(request: log.put, failure: log.put))
+    }
     let address = try WebAddress("https://127.0.0.1:\(listener.address.port)/")
 
     try keepAlive(address, ca: ca.certificateFile, log)

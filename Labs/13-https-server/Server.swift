@@ -37,15 +37,22 @@ func serverConfig(certificate: String, key: String) -> TLSConfig {
 }
 // ANCHOR_END: tls-config
 
+/// What the server reports: a line per request answered, and a line per connection or
+/// accept that failed (the server carries on). The server role prints them to stdout and
+/// stderr; the demo collects both.
+struct ServerLog: Sendable {
+    let request: @Sendable (String) -> Void
+    let failure: @Sendable (String) -> Void
+}
+
 /// The accept loop of lab 7: a thread per connection, `count` connections, then stop.
-func serve(_ listener: TLSListener, _ settings: ServerSettings, count: Int?, log: @escaping @Sendable (String) -> Void)
-{
+func serve(_ listener: TLSListener, _ settings: ServerSettings, count: Int?, log: ServerLog) {
     var threads: [BackgroundThread] = []
     var accepted = 0
     while count.map({ accepted < $0 }) ?? true {
         let connection: TLSConnection
         do { connection = try listener.accept() } catch {
-            log("\(error)")
+            log.failure("\(error)")
             Thread.sleep(forTimeInterval: 0.01)
             continue
         }
@@ -60,11 +67,11 @@ func serve(_ listener: TLSListener, _ settings: ServerSettings, count: Int?, log
 /// One connection: requests one after another, each answered in full before the next is
 /// read. The idle timeout bounds the wait for a request's first byte; from then on the
 /// header timeout bounds the whole head, so a client that trickles bytes gets a 408.
-func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, log: (String) -> Void) {
+func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, log: ServerLog) {
     defer { connection.close() }
     let peer = connection.connection.remoteAddress.map { "\($0)" } ?? "?"
     do { try connection.handshake() } catch {
-        log("\(peer): \(error)")
+        log.failure("\(peer): \(error)")
         return
     }
     let reader = LineReader { buffer in try connection.read(into: &buffer) }
@@ -85,17 +92,17 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
             answer = .error(
                 RequestError(.requestTimeout, "no complete head after \(settings.headerTimeout.goDescription)"))
         } catch {
-            log("\(peer): \(error)")
+            log.failure("\(peer): \(error)")
             return
         }
         served += 1
         let keepAlive = (head?.keepsAlive ?? false) && !answer.closes
         connection.setWriteDeadline(.after(settings.writeTimeout))
         do { try send(answer, keepAlive: keepAlive, bodyToo: head?.method != "HEAD", on: connection) } catch {
-            log("\(peer): \(error)")
+            log.failure("\(peer): \(error)")
             return
         }
-        log("\(peer) \(head.map { "\($0.method) \($0.target)" } ?? "(refused)") → \(answer.summary)")
+        log.request("\(peer) \(head.map { "\($0.method) \($0.target)" } ?? "(refused)") → \(answer.summary)")
         if !keepAlive { break }
     }
 }

@@ -80,7 +80,7 @@ lab.run { arguments in
     if let makeCA, let pki {
         tellHowToBrowse(listener.address, caFile: makeCA, pki: pki, certificate: identity.certificate)
     }
-    serve(listener, settings, count: count) { say($0) }
+    serve(listener, settings, count: count, log: ServerLog(request: { say($0) }, failure: { warn($0) }))
     withExtendedLifetime(pki) {}
 }
 
