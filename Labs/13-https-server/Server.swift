@@ -30,7 +30,7 @@ func serverConfig(certificate: String, key: String) -> TLSConfig {
     var config = TLSConfig()
     config.certificateFile = certificate
     config.keyFile = key
-    // BEGIN SOLUTION: offer ALPN's "http/1.1" in the server's config (Go's NextProtos), so clients that prefer h2 know what this server speaks § ALPN: agreeing on HTTP/1.1
+    // BEGIN SOLUTION: offer ALPN's "http/1.1" in the server's config (Go's NextProtos), so clients that prefer h2 know what this server speaks § ALPN in the TLS module
     config.nextProtos = ["http/1.1"]
     // END SOLUTION
     return config
