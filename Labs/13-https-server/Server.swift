@@ -103,10 +103,23 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
             return
         }
         log.request("\(peer) \(head.map { "\($0.method) \($0.target)" } ?? "(refused)") → \(answer.summary)")
+        if answer.closes { drain(reader, connection) }
         if !keepAlive { break }
     }
 }
 // ANCHOR_END: connection
+
+// ANCHOR: drain
+/// After refusing a head, the rest of it (a 30 kB head cut off at 16 kB, say) may still be
+/// arriving. Closing with those bytes unread makes the kernel send a reset, and a reset can
+/// destroy our error response before the client has read it. So, like Go's server, read and
+/// drop what comes for a moment, bounded in bytes and time, before closing.
+func drain(_ reader: LineReader, _ connection: TLSConnection) {
+    connection.setReadDeadline(.after(.milliseconds(500)))
+    var dropped = 0
+    while dropped < 1 << 20, let bytes = try? reader.read(upTo: 65_536), !bytes.isEmpty { dropped += bytes.count }
+}
+// ANCHOR_END: drain
 
 // ANCHOR: read-head
 /// A request has begun (its first byte is in): from now on the whole head must arrive
