@@ -9,8 +9,10 @@ enum RenderedBook {
     static let programs = ["/usr/bin/cmark-gfm", "/usr/bin/highlight"]
     static var available: Bool { programs.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) } }
 
-    /// The book, rendered once per test run into test-output/book.
-    static let pages = Result { () throws -> (URL, [HTMLBook.Page]) in
+    /// The book, rendered once per test run into test-output/book, on a thread of its own:
+    /// it waits on a few hundred runs of cmark-gfm and highlight.
+    static func rendered() async throws -> (URL, [HTMLBook.Page]) { try await onThread { try pages.get() } }
+    private static let pages = Result { () throws -> (URL, [HTMLBook.Page]) in
         let directory = try TestOutput.directory("book")
         return (directory, try HTMLBook(Book(root: Paths.root)).render(into: directory))
     }
@@ -33,7 +35,7 @@ enum RenderedBook {
 }
 
 @Suite struct BookRendering {
-    @Test func everyChapterBecomesAPageWithoutMarkersOrRawMarkdown() throws {
+    @Test func everyChapterBecomesAPageWithoutMarkersOrRawMarkdown() async throws {
         guard RenderedBook.available else {
             print("skipped: cmark-gfm or highlight is missing (make book installs them)")
             return
@@ -41,7 +43,7 @@ enum RenderedBook {
         // The check itself catches what it looks for.
         #expect(RenderedBook.leftovers(in: "<p>## Title</p><p>see [x](02-a.md\")</p>").count == 3)
         #expect(RenderedBook.leftovers(in: "<pre><code>a ## b [UInt8](x)</code></pre>").isEmpty)
-        let (directory, pages) = try RenderedBook.pages.get()
+        let (directory, pages) = try await RenderedBook.rendered()
         #expect(pages.map(\.file) == RenderedBook.files, "a contents page, then one page per chapter")
         for page in pages {
             let html = try String(contentsOf: directory.appendingPathComponent(page.file), encoding: .utf8)
@@ -75,7 +77,7 @@ enum RenderedBook {
             print("skipped: chromium, cmark-gfm or highlight is missing (make test installs them)")
             return
         }
-        let (directory, _) = try RenderedBook.pages.get()
+        let (directory, _) = try await RenderedBook.rendered()
         let url = directory.appendingPathComponent(file).absoluteString
         let dom = try await chromium(url)
         #expect(dom.status == 0, "\(dom.stderr.suffix(300))")
