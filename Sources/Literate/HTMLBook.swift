@@ -61,6 +61,7 @@ public struct HTMLBook: Sendable {
             switch block.kind {
             case .listing(let path, let region): lines[block.open] += " listing=\(path)#\(region)"
             case .transcript(let executable, _): lines[block.open] += " transcript=\(executable)"
+            case .goBuild(let folder): lines[block.open] += " go-build=\(folder)"
             }
         }
         let html = try ExternalTool.run(
@@ -100,6 +101,11 @@ public struct HTMLBook: Sendable {
             guard target.count == 2 else { return nil }
             return "<figcaption>Listing: <code>\(escaped(String(target[0])))</code>, region "
                 + "<code>\(escaped(String(target[1])))</code></figcaption>"
+        }
+        if meta.hasPrefix("go-build=") {
+            let folder = escaped(String(meta.dropFirst("go-build=".count)))
+            return "<figcaption>What <code>go build</code> says about <code>\(folder)/main.go</code>, "
+                + "checked by the tests when Go is installed</figcaption>"
         }
         if meta.hasPrefix("transcript=") {
             let executable = escaped(String(meta.dropFirst("transcript=".count)))

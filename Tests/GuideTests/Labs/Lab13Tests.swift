@@ -32,7 +32,7 @@ struct TestSite: Sendable {
 }
 
 func httpsServer(root: String?, _ extra: [String] = []) async throws -> RunningLab {
-    let c = try Certificates.shared()
+    let c = try await Certificates.shared()
     return try await RunningLab(
         "https-server",
         ["--listen", "127.0.0.1:0", "--cert", c.localhost.certificateFile, "--key", c.localhost.keyFile]
@@ -73,7 +73,7 @@ func port(of server: RunningLab) async throws -> String {
     }
 
     @Test func curlVerifiesOurCAAndReusesOneConnection() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let site = try TestSite()
         defer { site.remove() }
         let server = try await httpsServer(root: site.root)
@@ -103,7 +103,7 @@ func port(of server: RunningLab) async throws -> String {
     }
 
     @Test func noRequestPathLeavesTheRoot() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let site = try TestSite()
         defer { site.remove() }
         let server = try await httpsServer(root: site.root)
@@ -128,7 +128,7 @@ func port(of server: RunningLab) async throws -> String {
     }
 
     @Test func badHeadsGetTheirStatusWhileOthersAreServed() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await httpsServer(root: nil, ["--header-timeout", "1s"])
         let address = try await server.address
         let base = "https://localhost:\(try await port(of: server))"
@@ -182,7 +182,7 @@ func port(of server: RunningLab) async throws -> String {
             print("skipped: chromium is not installed (make test installs it: apt-get install chromium)")
             return
         }
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let pin = try c.pki.spkiPin(of: c.localhost.certificateFile)
         let server = try await httpsServer(root: nil)
         let url = "https://127.0.0.1:\(try await port(of: server))/"
@@ -207,7 +207,7 @@ func port(of server: RunningLab) async throws -> String {
     }
 
     @Test func ourClientSendsRequestsOnOneConnection() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let site = try TestSite()
         defer { site.remove() }
         let server = try await httpsServer(root: site.root)
@@ -237,7 +237,7 @@ func port(of server: RunningLab) async throws -> String {
     }
 
     @Test func aRootThatIsNoDirectoryIsAUsageError() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let run = try await runLab(
             "https-server",
             [

@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct TLSALPN {
     @Test func theServerChoosesAndAClientWithNothingInCommonIsRefused() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         var config = TLSConfig.server(c.localhost)
         config.nextProtos = ["http/1.1", "h2"]
         let server = try ModuleServer(config, count: 3) { connection in
