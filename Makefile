@@ -1,5 +1,5 @@
 # The guide's commands. A reader needs two of them:
-#   make lab-1     build lab 1 and run its demo on loopback (any N from 1 to 10)
+#   make lab-1     build lab 1 and run its demo on loopback (any lab's number)
 #   make test      build everything and run every test (what CI runs)
 # and, for writers of the guide:
 #   make labs      run every lab's demo in order (a tour of the guide)
@@ -7,6 +7,8 @@
 #   make format    lay the code out as .swift-format says (make lint checks it)
 #   make c10k      labs 11 and 12 holding 10,000 connections each (make test holds 1,000)
 #   make bench     release builds of the servers against Go, iperf3 and openssl (Chapters/A1-benchmarks.md)
+#   make book      the chapters as an HTML book in book/ (open book/index.html)
+#   make serve-book  the book served over HTTPS by lab 13's https-server, under a throwaway CA
 # and, for students and instructors (GRADING.md):
 #   make check-3   build lab 3 and grade it alone      make hint-3 [HINT=2|all]   its hints
 #   make grade     build and grade every lab; reports in grade/ (OUT=DIR elsewhere)
@@ -18,7 +20,7 @@ SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test test-programs go-toolchain sync labs tour literate-check openssl-headers grade starter lint format
+.PHONY: all build test test-programs go-toolchain book-programs browser book serve-book sync labs tour literate-check openssl-headers grade starter lint format
 .PHONY: c10k bench iperf3
 
 all: build
@@ -51,11 +53,14 @@ labs tour: openssl-headers
 
 # Some suites run alone, after everything else: the descriptor-leak tests count
 # /proc/self/fd; lab 8's tests time timeouts, which a busy machine would blur; the graceful
-# close's hundreds of clients (and openssl processes) would be that busy machine; and the
-# exercises' honesty check builds a student's copy (it needs the cores).
-test: openssl-headers test-programs go-toolchain lint
+# close's hundreds of clients (and openssl processes) would be that busy machine; headless
+# Chromium (the book's pages, lab 13's page) takes a few hundred megabytes and a core per
+# page; and the exercises' honesty check builds a student's copy (it needs the cores).
+BROWSER_TESTS := BookInChromium|headlessChromium
+test: openssl-headers test-programs go-toolchain book-programs browser lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GracefulClose|GradingHonesty'
+	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GracefulClose|GradingHonesty|$(BROWSER_TESTS)'
+	$(SWIFT) test --skip-build --filter '$(BROWSER_TESTS)'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
 	$(SWIFT) test --skip-build --filter GracefulClose
 	$(SWIFT) test --skip-build --filter Lab08DialTimeout
@@ -83,6 +88,40 @@ go-toolchain:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go) >/dev/null 2>&1 \
 				|| echo "could not install golang-go"; \
 		else echo "Go is not installed (apt-get install golang-go)"; fi; }
+
+# Installs Debian package $(2) when command $(1) is missing and we can (root, apt-get);
+# otherwise says what $(3) will lack. Used for the book's tools and the browser.
+define install-program
+	@command -v $(1) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing $(2) ($(3))"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null 2>&1 \
+				|| echo "could not install $(2): $(3) will be missing"; \
+		else \
+			echo "$(1) is not installed (apt-get install $(2)): $(3) will be missing"; \
+		fi; }
+endef
+
+# The book is rendered by Debian's cmark-gfm (Markdown) and highlight (listings).
+book-programs:
+	$(call install-program,cmark-gfm,cmark-gfm,the book's Markdown renderer)
+	$(call install-program,highlight,highlight,the book's listing highlighter)
+
+# Headless Chromium, a real browser for lab 13's tests and the book's (skipped without it).
+browser:
+	$(call install-program,chromium,chromium,the browser tests of lab 13 and the book)
+
+BOOK ?= book
+book: book-programs
+	@$(SWIFT) build -q --product literate
+	@$(BIN)/literate book --out $(BOOK)
+
+# The book over HTTPS: https-server makes a throwaway CA (keys deleted when it stops) and
+# writes the CA's certificate where a browser can be told to trust it.
+BOOK_ADDRESS ?= 127.0.0.1:8443
+serve-book: book openssl-headers
+	@$(SWIFT) build -q --product https-server
+	@$(BIN)/https-server --listen $(BOOK_ADDRESS) --root $(BOOK) --make-ca $(abspath $(BOOK))-ca.pem
 
 # The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
 # `make lint` (run by `make test`) fails on any difference.

@@ -18,6 +18,7 @@ let labs = [
     "10-framing",
     "11-event-loop",
     "12-async-server",
+    "13-https-server",
 ]
 
 /// What a lab needs besides `Sockets` and `LabKit`.
@@ -27,6 +28,7 @@ let labExtras: [String: [Target.Dependency]] = [
     "09-tls-client": ["TLS", "TestPKI"],
     "11-event-loop": ["EventLoop"],
     "12-async-server": ["EventLoop", "AsyncSockets"],
+    "13-https-server": ["TLS", "TestPKI", "HTTP"],
 ]
 
 func labTarget(_ directory: String) -> Target {
@@ -57,6 +59,9 @@ let package = Package(
         // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
+        // HTTP/1.1's message heads (RFC 9112), read with limits, and files served from a root
+        // that no request path escapes: lab 13's server and client.
+        .target(name: "HTTP"),
         // A throwaway certificate authority made with the `openssl` command, for demos and tests.
         .target(name: "TestPKI"),
         // The literate mechanism: listings included from sources, transcripts checked against runs.
@@ -69,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "GuideTests",
             dependencies: [
-                "Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI",
+                "Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI", "HTTP",
             ]),
         // make bench's Swift side of the bulk-throughput comparison (Chapters/A1-benchmarks.md).
         .executableTarget(name: "bulk", dependencies: ["Sockets", "LabKit"], path: "Bench/bulk"),

@@ -24,6 +24,27 @@ static inline long shim_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *group
 static inline uint64_t shim_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline uint64_t shim_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 
+// ALPN on a server (RFC 7301): of the protocols the client offers, take the first of ours
+// that it offers too; none in common ends the handshake with no_application_protocol, as
+// RFC 7301 and Go do. `arg` is our list, a 2-byte big-endian length then the protocols in
+// wire format (each a length byte and its name); the context keeps it alive. A callback,
+// not a macro, but Swift cannot hand a C function a C callback with no context: this can.
+static inline int shim_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                                   const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl;
+    const unsigned char *ours = arg;
+    unsigned int length = ((unsigned int)ours[0] << 8) | ours[1];
+    unsigned char *chosen = NULL;
+    if (SSL_select_next_proto(&chosen, outlen, ours + 2, length, in, inlen) != OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+static inline void shim_SSL_CTX_set_alpn_server(SSL_CTX *ctx, const unsigned char *ours) {
+    SSL_CTX_set_alpn_select_cb(ctx, shim_alpn_select, (void *)ours);
+}
+
 // One connection (SSL_ctrl underneath).
 static inline long shim_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);

@@ -79,6 +79,7 @@ public enum Registry {
         Lab10.grading,
         Lab11.grading,
         Lab12.grading,
+        Lab13.grading,
     ].sorted { $0.number < $1.number }
 
     public static func lab(_ number: Int) -> LabGrading? { labs.first { $0.number == number } }

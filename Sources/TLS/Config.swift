@@ -29,6 +29,11 @@ public struct TLSConfig: Sendable {
         "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ]
 
+    /// Application protocols for ALPN, most preferred first (Go's `NextProtos`): a client
+    /// offers them, a server picks the first of its own that the client offered, and refuses
+    /// a client that offers only others. Empty: no ALPN. HTTP/1.1 is `http/1.1`.
+    public var nextProtos: [String] = []
+
     /// A server's certificate chain and private key, PEM files (Go's `Certificates`).
     public var certificateFile: String?
     public var keyFile: String?

@@ -224,6 +224,17 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         }
     }
 
+    /// The application protocol ALPN agreed on (`http/1.1`), or nil when there was none.
+    public var negotiatedProtocol: String? {
+        locked {
+            var data: UnsafePointer<UInt8>?
+            var length: UInt32 = 0
+            SSL_get0_alpn_selected(ssl, &data, &length)
+            guard let data, length > 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+        }
+    }
+
     /// The certificate the peer presented (a server's; clients here send none).
     public var peerCertificate: Certificate? {
         locked { SSL_get1_peer_certificate(ssl).map { Certificate(owning: $0) } }

@@ -17,6 +17,8 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
     public let role: Role
     public let config: TLSConfig
     let pointer: OpaquePointer  // SSL_CTX *, freed once, in deinit
+    /// A server's ALPN list, which OpenSSL's callback reads on every handshake; freed in deinit.
+    private var alpnList: UnsafeMutableBufferPointer<UInt8>?
 
     /// Go: a `tls.Config` handed to `tls.Listen` or `tls.Dial`. Unlike Go, a server context
     /// without a certificate is an error here, not later at the first handshake.
@@ -31,11 +33,13 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
         OpenSSLObjects.made()
         // From here on, a throw runs deinit, which frees the context.
         try configureProtocol()
+        try configureALPN()
         if role == .server { try loadCertificate() } else { try loadTrust() }
     }
 
     deinit {
         SSL_CTX_free(pointer)
+        alpnList?.deallocate()
         OpenSSLObjects.freed()
     }
 
@@ -55,6 +59,31 @@ public final class TLSContext: @unchecked Sendable {  // SSL_CTX is safe to shar
         try check(SSL_CTX_set_cipher_list(pointer, suites), "TLS 1.2 cipher suites \(suites)")
     }
     // ANCHOR_END: protocol
+
+    // ANCHOR: alpn
+    /// ALPN (RFC 7301): the protocols in wire format, each a length byte and its name. A
+    /// client sends the list in its hello; a server chooses, in OpenSSL's callback.
+    private func configureALPN() throws(TLSError) {
+        guard !config.nextProtos.isEmpty else { return }
+        var wire: [UInt8] = []
+        for name in config.nextProtos {
+            guard (1...255).contains(name.utf8.count) else { throw TLSError("tls: bad ALPN protocol name \"\(name)\"") }
+            wire += [UInt8(name.utf8.count)] + Array(name.utf8)
+        }
+        guard wire.count <= 0xFFFF else { throw TLSError("tls: the ALPN list is too long") }
+        if role == .client {
+            // The one setter that returns 0 on success.
+            guard SSL_CTX_set_alpn_protos(pointer, wire, UInt32(wire.count)) == 0 else {
+                throw TLSError("tls: ALPN: \(OpenSSLError.takeReason() ?? "failed")")
+            }
+        } else {
+            let list = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: wire.count + 2)
+            _ = list.initialize(from: [UInt8(wire.count >> 8), UInt8(wire.count & 0xFF)] + wire)
+            alpnList = list
+            shim_SSL_CTX_set_alpn_server(pointer, list.baseAddress)
+        }
+    }
+    // ANCHOR_END: alpn
 
     // ANCHOR: certificate
     /// A server proves who it is with a certificate chain and the matching private key.

@@ -112,6 +112,28 @@ public final class TestPKI: Sendable {
     }
     // ANCHOR_END: commands
 
+    /// The base64 SHA-256 of a certificate's public key (its SubjectPublicKeyInfo): what
+    /// Chromium's `--ignore-certificate-errors-spki-list` takes to trust that one key.
+    public func spkiPin(of certificate: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c",
+            "openssl x509 -in \"$0\" -noout -pubkey | openssl pkey -pubin -outform DER "
+                + "| openssl dgst -sha256 -binary | openssl base64 -A", certificate,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let pin = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, pin.count == 44 else {
+            throw PKIError(description: "pki: could not compute the SPKI hash of \(certificate)")
+        }
+        return pin
+    }
+
     private func write(_ file: String, _ text: String) throws {
         try (text + "\n").write(toFile: "\(directory)/\(file)", atomically: false, encoding: .utf8)
     }

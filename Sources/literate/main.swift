@@ -3,6 +3,7 @@
 //   literate check [--bin DIR]     listings match their sources; with --bin, transcripts
 //                                  match a real run of each lab built in DIR, and, when Go
 //                                  is installed, `go build` says what the chapters show
+//   literate book [--out DIR]      the chapters as HTML pages in DIR (default: book)
 import Foundation
 import Literate
 
@@ -10,7 +11,8 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let book = Book(root: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: literate sync | literate check [--bin DIR]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: literate sync | literate check [--bin DIR] | literate book [--out DIR]\n".utf8))
     exit(2)
 }
 
@@ -39,6 +41,11 @@ do {
         problems.forEach { print($0) }
         print(problems.isEmpty ? "chapters match their sources" : "\(problems.count) problem(s)")
         exit(problems.isEmpty ? 0 : 1)
+    case "book":
+        guard arguments.count == 1 || (arguments.count == 3 && arguments[1] == "--out") else { usage() }
+        let directory = URL(fileURLWithPath: arguments.count == 3 ? arguments[2] : "book")
+        let pages = try HTMLBook(book).render(into: directory)
+        print("wrote \(pages.count) pages in \(directory.path)/: \(pages.map(\.file).joined(separator: " "))")
     default:
         usage()
     }
