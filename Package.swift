@@ -74,7 +74,8 @@ let package = Package(
         .testTarget(
             name: "GuideTests",
             dependencies: [
-                "Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI", "HTTP",
+                "Sockets", "EventLoop", "AsyncSockets", "DNS", "LabKit", "Literate", "Grading", "TLS", "TestPKI",
+                "HTTP",
             ]),
         // make bench's Swift side of the bulk-throughput comparison (Chapters/A1-benchmarks.md).
         .executableTarget(name: "bulk", dependencies: ["Sockets", "LabKit"], path: "Bench/bulk"),
