@@ -54,10 +54,11 @@
             try parse(contents(of: "/proc/net/tcp")) + parse(contents(of: "/proc/net/tcp6"))
         }
 
-        /// The entries for the connection from `local` to `remote`: normally one while the
-        /// kernel tracks it, none once it has forgotten it.
+        /// The entry for the connection from `local` to `remote`: one while the kernel tracks
+        /// it, none once it has forgotten it. The kernel prints its table a page at a time, so a
+        /// read that spans changes to a busy table can list one connection twice: the first wins.
         public static func entries(from local: Address, to remote: Address) throws(SystemError) -> [Entry] {
-            try entries().filter { same($0.local, local) && same($0.remote, remote) }
+            try entries().filter { same($0.local, local) && same($0.remote, remote) }.prefix(1).map { $0 }
         }
 
         /// Parses the text of `/proc/net/tcp` or `/proc/net/tcp6`: a heading, then one line
