@@ -138,7 +138,7 @@ import Testing
         let pid = Pid()
         let hang = Check("hangs", points: 5, limit: .seconds(1), section: "s") { c in
             let process = try c.start(["60"])
-            pid.value = process.processIdentifier
+            pid.value = process.processIdentifier ?? 0
             c.note("started sleep 60")
             Thread.sleep(forTimeInterval: 30)
         }

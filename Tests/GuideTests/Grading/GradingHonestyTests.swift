@@ -84,10 +84,19 @@ struct Mistake: Sendable, CustomStringConvertible {
             #expect(try Literate.Book(root: copy).checkListings().isEmpty)
         }
 
-        // Every lab with exercises scores below full marks as shipped, and says why.
+        // Every lab with exercises scores below full marks as shipped, and says why; and the
+        // same every time: graded three times, each check earns the same points each time.
         for number in labsWithExercises.sorted() {
             let lab = try #require(Registry.lab(number), "lab \(number) has exercises but no checks")
             let result = try await onThread { Grader(binaries: studentBinaries).grade(lab) }
+            for _ in 1...2 {
+                let again = try await onThread { Grader(binaries: studentBinaries).grade(lab) }
+                for (first, second) in zip(result.checks, again.checks) {
+                    #expect(
+                        first.points == second.points,
+                        "lab \(number), \(first.name): the starter scored \(first.points), then \(second.points)")
+                }
+            }
             #expect(
                 result.points < result.possible,
                 "lab \(number)'s stubs pass every check: \(result.points)/\(result.possible)")
