@@ -163,7 +163,7 @@ func runGrade(_ arguments: [String]) throws -> (status: Int32, output: String) {
     process.arguments = arguments
     process.currentDirectoryURL = Paths.root
     let output = try temporaryDirectory("guide-grade-log").appendingPathComponent("log")
-    FileManager.default.createFile(atPath: output.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
     let handle = try FileHandle(forWritingTo: output)
     process.standardOutput = handle
     process.standardError = handle
