@@ -31,17 +31,19 @@ public final class Course: Sendable {
         let key = try Course.digest(files: files, in: root).prefix(16)
         base = cache.appendingPathComponent("base-\(key)\(sandboxed ? "" : "-unsafe")")
         let manager = FileManager.default
-        if !manager.fileExists(atPath: base.appendingPathComponent("source/.complete").path) {
-            try? manager.removeItem(at: base)
+        if !manager.fileExists(atPath: base.path) {
+            // Made beside it, then renamed into place: two runs at once never see half a base.
+            let making = cache.appendingPathComponent("making-\(UUID().uuidString)")
             for file in files {
-                let to = base.appendingPathComponent("source/\(file)")
+                let to = making.appendingPathComponent("source/\(file)")
                 try manager.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try manager.copyItem(at: root.appendingPathComponent(file), to: to)
             }
             // Mount points for the build sandbox's binds, inside the read-only source.
-            try manager.createDirectory(at: source.appendingPathComponent(".build"), withIntermediateDirectories: true)
-            try manager.createDirectory(at: build, withIntermediateDirectories: true)
-            try Data().write(to: source.appendingPathComponent(".complete"))
+            try manager.createDirectory(
+                at: making.appendingPathComponent("source/.build"), withIntermediateDirectories: true)
+            try manager.createDirectory(at: making.appendingPathComponent("build"), withIntermediateDirectories: true)
+            if (try? manager.moveItem(at: making, to: base)) == nil { try? manager.removeItem(at: making) }
         }
         if sandboxed { try Course.giveToNobody(build) }
     }
