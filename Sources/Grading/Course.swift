@@ -58,11 +58,13 @@ public final class Course: Sendable {
 
     /// Builds `products` in the base (once; later calls find them built). The errors of the
     /// ones that did not build, by product.
-    public func buildBase(_ products: [String]) -> [String: String] {
+    /// nil in `products` builds everything (`swift build`): then a submission's whole build
+    /// is one `swift build` too, its labs compiled side by side.
+    public func buildBase(_ products: [String?]) -> [String: String] {
         var errors: [String: String] = [:]
         for product in products {
             if let failed = Course.swiftBuild(product, course: source, labs: nil, build: build, sandboxed: sandboxed) {
-                errors[product] = failed
+                errors[product ?? "the package"] = failed
             }
         }
         return errors
@@ -71,18 +73,19 @@ public final class Course: Sendable {
     /// Builds one product with `swift build`, in the build sandbox unless unsafe. nil: built;
     /// otherwise the compiler's errors (or why it was stopped).
     public static func swiftBuild(
-        _ product: String, course: URL, labs: URL?, build: URL, sandboxed: Bool, limit: Duration = .seconds(900)
+        _ product: String?, course: URL, labs: URL?, build: URL, sandboxed: Bool, limit: Duration = .seconds(900)
     ) -> String? {
         let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"  // as the Makefile's SWIFT
         let words: [String]
         if sandboxed {
             let inside = ["swift", "build", "-q", "--package-path", "/project", "--scratch-path", "/project/.build"]
-            words = Sandbox.buildCommand(course: course, labs: labs, build: build, inside + ["--product", product])
+            words = Sandbox.buildCommand(
+                course: course, labs: labs, build: build, inside + (product.map { ["--product", $0] } ?? []))
         } else {
-            words = [
-                "/usr/bin/env", swift, "build", "-q", "--package-path", course.path, "--scratch-path", build.path,
-                "--product", product,
-            ]
+            words =
+                [
+                    "/usr/bin/env", swift, "build", "-q", "--package-path", course.path, "--scratch-path", build.path,
+                ] + (product.map { ["--product", $0] } ?? [])
         }
         let process: LabProcess
         do {

@@ -40,6 +40,8 @@ public final class LabProcess: @unchecked Sendable {
     private var output: [UInt8] = []
     private var errors: [UInt8] = []
     private var openStreams = 2
+    /// Whether stdout is still open: a line may still come only then.
+    private var outputOpen = true
     private var exited = false
     private var killedByTimer = false
     /// The write end of stdin, when `input` was given: held open until the process ends.
@@ -102,7 +104,9 @@ public final class LabProcess: @unchecked Sendable {
                     }
                 }
                 lock.withLock {
-                    openStreams -= 1; lock.broadcast()
+                    openStreams -= 1
+                    if isOutput { outputOpen = false }
+                    lock.broadcast()
                 }
             }.start()
         }
@@ -155,7 +159,9 @@ public final class LabProcess: @unchecked Sendable {
     /// Output line `index` (0-based), waiting for it until `deadline`. nil: the lab ended
     /// (or the time ran out) before printing it.
     public func line(_ index: Int, until deadline: ContinuousClock.Instant) -> String? {
-        _ = waitUntil(deadline) { $0.openStreams < 2 || Self.completeLines($0.output).count > index }
+        // Until stdout ends, not merely stderr: a lab that prints, then fails at once, may close
+        // stderr first, and its last lines must not be lost to that race.
+        _ = waitUntil(deadline) { !$0.outputOpen || Self.completeLines($0.output).count > index }
         let lines = self.lines
         return index < lines.count ? lines[index] : nil
     }

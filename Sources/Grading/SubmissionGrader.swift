@@ -22,11 +22,14 @@ public struct SubmissionGrader: Sendable {
 
     /// Builds the shared module and the course's own labs once, before any submission.
     public func prepare() throws {
-        let failed = course.buildBase(labs.map(\.executable))
+        let failed = course.buildBase(wholeCourse ? [nil] : labs.map(\.executable))
         if let (product, errors) = failed.first {
             throw GradingError("the course's own \(product) does not build in the build sandbox:\n\(errors)")
         }
     }
+
+    /// Grading every lab of the course: each submission is then built with one `swift build`.
+    var wholeCourse: Bool { Set(labs.compactMap(course.folder)) == Set(course.labFolders) }
 
     /// The report for `submission`. `say` gets progress lines (nil: quiet).
     public func grade(_ submission: Submission, say: (@Sendable (String) -> Void)? = nil) -> GradeReport {
@@ -80,6 +83,13 @@ public struct SubmissionGrader: Sendable {
         try copy(course.build, to: build)
         var results: [Int: LabResult] = [:]
         var toCheck: [LabGrading] = []
+        let boundLabs = course.sandboxed ? labsFolder : nil
+        let source = course.sandboxed ? course.source : try unsafeTree(labsFolder, folder)
+        // Every lab at once when they all compile (one plan, both cores); else one by one, so a
+        // lab that does not compile costs only its own points.
+        let allBuilt =
+            wholeCourse
+            && Course.swiftBuild(nil, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed) == nil
         for lab in labs {
             guard let name = course.folder(of: lab), copied.contains(name) else {
                 let name = course.folder(of: lab) ?? String(format: "%02d-", lab.number) + lab.executable
@@ -88,12 +98,14 @@ public struct SubmissionGrader: Sendable {
                     message: "missing: the submission has no Labs/\(name), so every check of this lab scores 0")
                 continue
             }
+            if allBuilt {
+                toCheck.append(lab)
+                continue
+            }
             say?("building \(lab.executable)")
-            let labs = course.sandboxed ? labsFolder : nil
-            let source = course.sandboxed ? course.source : try unsafeTree(labsFolder, folder)
-            if let errors = Course.swiftBuild(
-                lab.executable, course: source, labs: labs, build: build, sandboxed: course.sandboxed)
-            {
+            let errors = Course.swiftBuild(
+                lab.executable, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed)
+            if let errors {
                 results[lab.number] = Grader.unrun(lab, status: .error, message: "did not build: " + errors)
             } else {
                 toCheck.append(lab)
