@@ -181,7 +181,7 @@ import Testing
                 ])
         ])
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]
-        #expect(json?["format"] as? String == "swift-net-guide-grade/1")
+        #expect(json?["format"] as? String == "swift-net-guide-grade/2")
         #expect(json?["points"] as? Int == 2 && json?["possible"] as? Int == 5)
         let junit = report.junit()
         #expect(junit.contains(#"<testsuite name="lab03-blocking-read" tests="2" failures="1" errors="0""#))
