@@ -12,16 +12,16 @@
 # and, for students and instructors (GRADING.md):
 #   make check-3   build lab 3 and grade it alone      make hint-3 [HINT=2|all]   its hints
 #   make grade     build and grade every lab; reports in grade/ (OUT=DIR elsewhere)
-#   make grade SUBMISSION=DIR    grade a student's copy with this checkout's checks
-#   make grade SUBMISSIONS=DIR   grade every student's copy in DIR, with a summary
+#   make grade SUBMISSION=DIR    grade a student's copy with this checkout's checks, sandboxed
+#   make grade SUBMISSIONS=DIR [JOBS=N]   every student's copy in DIR, N at a time, and a summary
 #   make starter DEST=DIR        write the student's copy: solutions replaced by stubs
 
 SWIFT ?= swift
 BIN := .build/debug
 LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
-.PHONY: all build test test-programs go-toolchain book-programs browser book serve-book sync labs tour literate-check openssl-headers grade starter lint format
-.PHONY: c10k bench iperf3
+.PHONY: all build test test-programs go-toolchain grading-programs book-programs browser book serve-book sync labs tour
+.PHONY: literate-check openssl-headers grade starter lint format c10k bench iperf3
 
 all: build
 
@@ -57,14 +57,14 @@ labs tour: openssl-headers
 # Chromium (the book's pages, lab 13's page) takes a few hundred megabytes and a core per
 # page; and the exercises' honesty check builds a student's copy (it needs the cores).
 BROWSER_TESTS := BookInChromium|headlessChromium
-test: openssl-headers test-programs go-toolchain book-programs browser lint
+test: openssl-headers test-programs go-toolchain grading-programs book-programs browser lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GracefulClose|GradingHonesty|$(BROWSER_TESTS)'
+	$(SWIFT) test --skip-build --skip 'DescriptorLeaks|Lab08DialTimeout|GracefulClose|GradingHonesty|GradingIsolation|$(BROWSER_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(BROWSER_TESTS)'
 	$(SWIFT) test --skip-build --filter DescriptorLeaks
 	$(SWIFT) test --skip-build --filter GracefulClose
 	$(SWIFT) test --skip-build --filter Lab08DialTimeout
-	$(SWIFT) test --skip-build --filter GradingHonesty
+	$(SWIFT) test --skip-build --filter 'GradingHonesty|GradingIsolation'
 
 # Real programs some tests talk to, beyond the machine image: dnsmasq, a real DNS server for
 # lab 5's stub resolver. Installed when we can (root, Debian); otherwise that test is skipped.
@@ -123,6 +123,11 @@ serve-book: book openssl-headers
 	@$(SWIFT) build -q --product https-server
 	@$(BIN)/https-server --listen $(BOOK_ADDRESS) --root $(BOOK) --make-ca $(abspath $(BOOK))-ca.pem
 
+# The instructor's grading runs every submission in a sandbox made with bubblewrap (GRADING.md
+# § The sandbox). Without it an instructor's run refuses (or --unsafe), and its test is skipped.
+grading-programs:
+	$(call install-program,bwrap,bubblewrap,the grading sandbox)
+
 # The code's layout is swift-format's, configured in .swift-format: `make format` applies it,
 # `make lint` (run by `make test`) fails on any difference.
 SWIFT_FORMAT_PATHS := Package.swift Sources Labs Tests Bench
@@ -144,26 +149,37 @@ literate-check: openssl-headers
 OUT ?= grade
 HINT ?= 1
 
-# Students and instructors take the same path: grade builds each lab on its own (one that does
-# not compile loses only its own points) and runs this checkout's checks.
-GRADE = @$(SWIFT) build -q --product grade && SWIFT=$(SWIFT) $(BIN)/grade
+# A student's own run (`make check-N`, `make grade`) builds this checkout's labs in place and
+# grades them, unsandboxed. An instructor's (`SUBMISSION=`, `SUBMISSIONS=`) builds each
+# submission's labs in a fresh tree from this checkout and runs them in a sandbox.
+GRADE = $(SWIFT) build -q --product grade && SWIFT=$(SWIFT) $(BIN)/grade
+UNSAFE_FLAG = $(if $(UNSAFE),--unsafe)
 
-check-%: openssl-headers
-	$(GRADE) --submission . --labs $* --out $(OUT)/check-$*
+# `make check-N` exits as the grader does: 0 when every check passes, 1 when one fails, 2
+# for a usage error. (make turns a failed recipe into 2; in question mode, -q, with the
+# recipe marked `+` so it still runs, make exits 1 for a failure instead.)
+ifneq ($(filter check-%,$(MAKECMDGOALS)),)
+MAKEFLAGS += -q
+endif
+check-%:
+	+@$(if $(OPENSSL_HEADERS),:,echo "OpenSSL's headers are missing: install them with 'apt-get install libssl-dev'" >&2; exit 2)
+	+@$(GRADE) --in-place . --labs $* --out $(OUT)/check-$*
 
 hint-%:
-	$(GRADE) hint $* $(HINT)
+	@$(GRADE) hint $* $(HINT)
 
-grade: openssl-headers
+grade: openssl-headers grading-programs
 ifdef SUBMISSIONS
-	$(GRADE) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(LABS),--labs $(LABS))
+	@$(GRADE) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) $(if $(LABS),--labs $(LABS)) $(UNSAFE_FLAG)
+else ifdef SUBMISSION
+	@$(GRADE) --submission $(SUBMISSION) --out $(OUT) $(if $(LABS),--labs $(LABS)) $(UNSAFE_FLAG)
 else
-	$(GRADE) --submission $(or $(SUBMISSION),.) --out $(OUT) $(if $(LABS),--labs $(LABS))
+	@$(GRADE) --in-place . --out $(OUT) $(if $(LABS),--labs $(LABS))
 endif
 
 starter:
 	@if [ -z "$(DEST)" ]; then echo "make: say where: make starter DEST=DIR" >&2; exit 2; fi
-	$(GRADE) starter $(DEST)
+	@$(GRADE) starter $(DEST)
 
 # Chapters 11 and 12's promise at full size: `event-loop --echo` and `async-server --echo` each
 # hold 10,000 loopback connections on at most 8 threads and under 256 MiB, serve a new client

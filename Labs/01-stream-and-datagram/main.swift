@@ -9,12 +9,25 @@ let lab = Lab(
         stream-and-datagram: TCP merges and splits writes; UDP keeps each datagram whole.
 
         usage:
-          stream-and-datagram          run the demo on loopback (what `make lab-1` does)
-          stream-and-datagram --help   this text
+          stream-and-datagram                            run the demo on loopback (what `make lab-1` does)
+          stream-and-datagram --tcp-listen ADDR [--count N]
+                                 accept connections on ADDR; read each to EOF, then print
+                                 `FROM: N bytes in R reads, then EOF: "BYTES"` (the first 64 bytes)
+          stream-and-datagram --udp-listen ADDR [--count N]
+                                 receive datagrams on ADDR; print each as `FROM: N bytes: "BYTES"`
+          stream-and-datagram --help                     this text
+        Both roles print `listening on HOST:PORT` first, and serve until SIGINT/SIGTERM or N are done.
         """)
 
 lab.run { arguments in
+    let tcp = try arguments.address("--tcp-listen")
+    let udp = try arguments.address("--udp-listen")
+    let count = try arguments.count("--count")
     try arguments.finish()
+    if tcp != nil && udp != nil { throw UsageError("give --tcp-listen or --udp-listen, not both") }
+    if let tcp { return try readStreams(on: tcp, count: count) }
+    if let udp { return try receiveDatagrams(on: udp, count: count) }
+    if count != nil { throw UsageError("--count goes with --tcp-listen or --udp-listen") }
     try tcpMergesWrites()
     say("")
     try tcpSplitsWrites()
@@ -114,3 +127,53 @@ func udpKeepsDatagrams() throws {
     server.close()
 }
 // ANCHOR_END: udp
+
+// ANCHOR: roles
+/// `--tcp-listen ADDR`: each connection read to its end. However the peer wrote, the reads
+/// return the same bytes in the same order; how many reads it took says nothing about the
+/// writes, so only EOF says the message is whole.
+func readStreams(on address: String, count: Int?) throws {
+    let listener = try Listener("tcp", address)
+    defer { listener.close() }
+    say("listening on \(listener.address)")
+    var served = 0
+    while count.map({ served < $0 }) ?? true {
+        let connection = try listener.accept()
+        defer { connection.close() }
+        let peer = connection.remoteAddress.map(\.description) ?? "?"
+        let (first, total, reads) = try readToEOF(connection)
+        say("\(peer): \(total) bytes in \(reads) reads, then EOF: \(quoted(first))")
+        served += 1
+    }
+}
+
+/// One connection read to its end: its first 64 bytes (all a line shows), how many bytes in
+/// all, and how many reads it took. Only the count grows with what the peer sends.
+func readToEOF(_ connection: Connection) throws -> (first: [UInt8], total: Int, reads: Int) {
+    // BEGIN SOLUTION: read until read() returns 0 (EOF), counting every byte and every read § TCP is a stream of bytes
+    var first: [UInt8] = [], total = 0, reads = 0
+    while case let bytes = try connection.read(maxLength: 65_536), !bytes.isEmpty {
+        reads += 1
+        total += bytes.count
+        first += bytes.prefix(64 - first.count)
+    }
+    return (first, total, reads)
+    // END SOLUTION
+}
+
+/// `--udp-listen ADDR`: each datagram, whole. One recvfrom() returns one datagram, so the
+/// buffer must hold the largest one a peer may send: 65535 bytes, UDP's limit.
+func receiveDatagrams(on address: String, count: Int?) throws {
+    let server = try PacketConn("udp", address)
+    defer { server.close() }
+    say("listening on \(server.localAddress)")
+    var received = 0
+    while count.map({ received < $0 }) ?? true {
+        received += 1
+        // BEGIN SOLUTION: receive one datagram of up to 65535 bytes (readFrom) and say who sent it, its size and bytes § UDP keeps each datagram whole
+        let (bytes, sender) = try server.readFrom(maxLength: 65_535)
+        say("\(sender.map(\.description) ?? "?"): \(bytes.count) bytes: \(quoted(Array(bytes.prefix(64))))")
+        // END SOLUTION
+    }
+}
+// ANCHOR_END: roles

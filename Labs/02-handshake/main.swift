@@ -12,12 +12,19 @@ let lab = Lab(
         handshake: every TCP state of a connection's life, on both ends, read from the kernel.
 
         usage:
-          handshake          run the demo on loopback (what `make lab-2` does)
-          handshake --help   this text
+          handshake                      run the demo on loopback (what `make lab-2` does)
+          handshake --dial ADDR [--abort]
+                                         connect to ADDR, print `connected from LOCAL to ADDR`, then close:
+                                         with a FIN, or with --abort a RST (SO_LINGER 0), and exit 0
+          handshake --help               this text
         """)
 
 lab.run { arguments in
+    let target = try arguments.address("--dial")
+    let abort = arguments.flag("--abort")
     try arguments.finish()
+    if let target { return try dialAndClose(target, abort: abort) }
+    if abort { throw UsageError("--abort goes with --dial") }
     say("Each row: the client's and the server's TCP state as the kernel reports it at that moment")
     say("(getsockopt TCP_INFO), then what just happened. \"-\": no socket left to ask.")
     let (client, server) = try handshake()

@@ -16,8 +16,12 @@ public final class CheckContext: @unchecked Sendable {
     private var sealed = false
     private var cleanups: [() -> Void] = []
 
-    init(executable: URL, limit: Duration) {
+    /// When set, each lab process runs in a lab's sandbox that may read these folders.
+    let sandbox: [URL]?
+
+    init(executable: URL, limit: Duration, sandbox: [URL]? = nil) {
         self.executable = executable
+        self.sandbox = sandbox
         deadline = .now + limit - min(.seconds(1), limit / 4)
     }
 
@@ -60,7 +64,8 @@ public final class CheckContext: @unchecked Sendable {
             throw CheckError("\(executable.path) does not exist: the lab was not built")
         }
         note("$ \(([name] + arguments).map(shellWord).joined(separator: " "))")
-        let process = try LabProcess(executable, arguments, limit: deadline - .now + .milliseconds(500))
+        let process = try LabProcess(
+            executable, arguments, limit: deadline - .now + .milliseconds(500), sandbox: sandbox)
         onCleanup { process.kill() }
         return process
     }

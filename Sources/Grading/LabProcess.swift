@@ -1,7 +1,8 @@
 // A lab executable run as a process, the way a reader (or an outside program) runs it,
 // with a kill timer: whatever the lab does, it is gone when its time is up. Foundation's
 // Process starts each child in a process group of its own, so the kill takes any
-// children the lab started with it.
+// children the lab started with it. A lab run in its sandbox (`Sandbox.labCommand`) is the
+// grandchild of the `bwrap` we start; signals and /proc readings go to the lab itself.
 import Foundation
 import LabKit
 
@@ -39,20 +40,37 @@ public final class LabProcess: @unchecked Sendable {
     private var output: [UInt8] = []
     private var errors: [UInt8] = []
     private var openStreams = 2
+    /// Whether stdout is still open: a line may still come only then.
+    private var outputOpen = true
     private var exited = false
     private var killedByTimer = false
     /// The write end of stdin, when `input` was given: held open until the process ends.
     private let stdin: Pipe?
     private static let keep = 16 << 20
+    /// Started through bwrap: the lab is bwrap's grandchild (bwrap, its PID 1, the lab).
+    private let sandboxed: Bool
+    private var labPID: Int32?
 
     /// Starts `executable` with `arguments`; after `limit` it is killed (SIGKILL, its
     /// whole process group) if it is still running. Its stdin is empty (EOF at once), or,
     /// with `input`, those bytes on a pipe that stays open (a peer such as `openssl
     /// s_server` hangs up when its stdin ends).
-    public init(_ executable: URL, _ arguments: [String], limit: Duration, input: [UInt8]? = nil) throws {
+    /// With `sandbox` (the folders the lab may read besides its executable), it runs in a
+    /// lab's sandbox (`Sandbox.labCommand`).
+    public init(
+        _ executable: URL, _ arguments: [String], limit: Duration, input: [UInt8]? = nil, sandbox: [URL]? = nil
+    ) throws {
         name = executable.lastPathComponent
-        process.executableURL = executable
-        process.arguments = arguments
+        sandboxed = sandbox != nil
+        if let sandbox {
+            Sandbox.openToLabs(sandbox)
+            let words = Sandbox.labCommand(executable, arguments, shared: sandbox)
+            process.executableURL = URL(fileURLWithPath: words[0])
+            process.arguments = Array(words.dropFirst())
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         stdin = input.map { _ in Pipe() }
         process.standardInput = stdin ?? FileHandle.nullDevice
         if let stdin, let input, !input.isEmpty {
@@ -86,7 +104,9 @@ public final class LabProcess: @unchecked Sendable {
                     }
                 }
                 lock.withLock {
-                    openStreams -= 1; lock.broadcast()
+                    openStreams -= 1
+                    if isOutput { outputOpen = false }
+                    lock.broadcast()
                 }
             }.start()
         }
@@ -99,7 +119,36 @@ public final class LabProcess: @unchecked Sendable {
         timer.start()
     }
 
-    public var processIdentifier: Int32 { process.processIdentifier }
+    /// The lab's own process ID (in a sandbox: bwrap's grandchild, waited for a moment). nil
+    /// when it has gone.
+    public var processIdentifier: Int32? {
+        guard sandboxed else { return process.processIdentifier }
+        if let known = lock.withLock({ labPID }) { return known }
+        let until = ContinuousClock.now + .seconds(2)
+        while isRunning && .now < until {
+            if let init1 = Self.children(of: process.processIdentifier).first,
+                let lab = Self.children(of: init1).first
+            {
+                lock.withLock { labPID = lab }
+                return lab
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return nil
+    }
+
+    /// The processes whose parent is `parent`, from each `/proc/PID/stat` (field 4).
+    private static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }.sorted()
+    }
     public var isRunning: Bool { lock.withLock { !exited } }
 
     /// What it has printed so far, as complete lines.
@@ -110,7 +159,9 @@ public final class LabProcess: @unchecked Sendable {
     /// Output line `index` (0-based), waiting for it until `deadline`. nil: the lab ended
     /// (or the time ran out) before printing it.
     public func line(_ index: Int, until deadline: ContinuousClock.Instant) -> String? {
-        _ = waitUntil(deadline) { $0.openStreams < 2 || Self.completeLines($0.output).count > index }
+        // Until stdout ends, not merely stderr: a lab that prints, then fails at once, may close
+        // stderr first, and its last lines must not be lost to that race.
+        _ = waitUntil(deadline) { !$0.outputOpen || Self.completeLines($0.output).count > index }
         let lines = self.lines
         return index < lines.count ? lines[index] : nil
     }
@@ -138,7 +189,7 @@ public final class LabProcess: @unchecked Sendable {
 
     /// SIGTERM, to the lab alone: what a reader's Ctrl-C or a service manager sends.
     public func terminate() {
-        if isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
+        if isRunning, let pid = processIdentifier { Foundation.kill(pid, SIGTERM) }
     }
 
     /// SIGKILL to the lab's process group; nothing it started survives.
@@ -148,7 +199,8 @@ public final class LabProcess: @unchecked Sendable {
 
     /// CPU time (user + system) the lab has used so far, from `/proc/PID/stat`.
     public func cpuTime() -> Duration? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let pid = processIdentifier,
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         // After "pid (comm)": state is field 3, utime 14 and stime 15 (clock ticks).
@@ -160,8 +212,8 @@ public final class LabProcess: @unchecked Sendable {
 
     /// How many descriptors the lab has open now, from `/proc/PID/fd`. nil: it has exited.
     public func descriptorCount() -> Int? {
-        guard isRunning else { return nil }
-        return (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd"))?.count
+        guard isRunning, let pid = processIdentifier else { return nil }
+        return (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count
     }
 
     /// Waits until `condition` holds (true) or `deadline` passes (false).

@@ -5,15 +5,31 @@ import Foundation
 
 public struct GradeReport: Codable, Sendable {
     /// Names this layout; a change to it gets a new number.
-    public var format = "swift-net-guide-grade/1"
+    public var format = "swift-net-guide-grade/2"
     public let points: Int
     public let possible: Int
     public let labs: [LabResult]
+    /// Who and what was graded, when, by which grader (GRADING.md § The reports).
+    public var submission: String?
+    public var gradedAt: String?
+    public var grader: String?
+    public var sourcesSHA256: String?
+    /// What the grader ignored or found on the way (a shipped .build, the project one level down…).
+    public var notes: [String]?
+    /// False when graded with --unsafe (or by the student, unsandboxed).
+    public var sandboxed: Bool?
 
     public init(labs: [LabResult]) {
         self.labs = labs
         points = labs.reduce(0) { $0 + $1.points }
         possible = labs.reduce(0) { $0 + $1.possible }
+    }
+
+    /// `2026-12-03T09:23:42Z`
+    public static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date())
     }
 
     public var isFullMarks: Bool { points == possible }

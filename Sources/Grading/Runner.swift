@@ -48,8 +48,13 @@ public struct LabResult: Codable, Sendable {
 public struct Grader: Sendable {
     /// Where the lab executables are.
     public let binaries: URL
+    /// Run each lab process in a lab's sandbox that may read these folders (nil: unsandboxed).
+    public let sandbox: [URL]?
 
-    public init(binaries: URL) { self.binaries = binaries }
+    public init(binaries: URL, sandbox: [URL]? = nil) {
+        self.binaries = binaries
+        self.sandbox = sandbox
+    }
 
     /// Runs every check of `lab`, calling `progress` after each one.
     public func grade(
@@ -81,7 +86,7 @@ public struct Grader: Sendable {
 
     /// One check, on its own thread, with its hard limit.
     public func run(_ check: Check, executable: URL, chapter: String) -> CheckResult {
-        let context = CheckContext(executable: executable, limit: check.limit)
+        let context = CheckContext(executable: executable, limit: check.limit, sandbox: sandbox)
         let outcome = Mutex<(Status, String)?>(nil)
         let done = DispatchSemaphore(value: 0)
         let start = ContinuousClock.now

@@ -176,6 +176,10 @@ public struct Starter {
             try Book(root: destination).sync()  // listings show the stubs, as the sources do
         }
         try Data(exercisesList(exercises).utf8).write(to: destination.appendingPathComponent("EXERCISES.md"))
+        let readme = destination.appendingPathComponent("README.md")
+        if let text = try? String(contentsOf: readme, encoding: .utf8) {
+            try Data(Starter.studentNote(text).utf8).write(to: readme)
+        }
         return exercises
     }
 
@@ -240,6 +244,20 @@ public struct Starter {
             (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Chapters").path)) ?? []
         return chapters.sorted().first { $0.hasPrefix(prefix) && $0.hasSuffix(".md") }.map { "Chapters/\($0)" }
             ?? "chapter \(lab)"
+    }
+
+    /// The copy's README, with a note first on which commands are the student's.
+    static func studentNote(_ readme: String) -> String {
+        let note = """
+            > **This is a student's copy.** Its exercises are stubs (`EXERCISES.md` lists them). Your
+            > commands are `make check-N` (build lab N and grade it: exit 0 when every check passes, 1
+            > when one fails), `make hint-N` and `make grade` (every lab, and your total), as GRADING.md
+            > says; your instructor grades with the same checks. `make test` is the guide's authors'
+            > suite: it tests the reference solutions, so it fails here until your labs are done.
+
+            """
+        guard let heading = readme.range(of: "\n") else { return note + "\n" + readme }
+        return String(readme[..<heading.upperBound]) + "\n" + note + String(readme[heading.upperBound...])
     }
 
     private func exercisesList(_ exercises: [Exercise]) -> String {

@@ -1,48 +1,147 @@
-// A student's copy of the project, graded with THIS checkout's checks: we build its labs
-// in its own build folder, one product at a time (a lab that does not compile loses its
-// own points only), and run our checks against its executables. Its tests never run.
+// A student's folder, as an instructor receives it. What we grade is what the student
+// writes: the course's lab folders in its `Labs/`. Nothing else of it is used (its
+// Package.swift, its copy of the shared module, a `.build` it shipped): the labs are built
+// in a fresh tree made from the course's checkout (`Course`), and the report says what was
+// ignored. Every folder gets a verdict: a project, a project one level down, or not a
+// submission, and why.
 import Foundation
 
 public struct Submission: Sendable {
-    public let root: URL
+    /// The folder's name in the class folder (or the folder given).
+    public let name: String
+    public let folder: URL
+    /// The project: the folder itself, or the one project one level down.
+    public let root: URL?
+    /// Why it is not a submission (no project here or one level down).
+    public let problem: String?
+    /// What the report should say about where the project was.
+    public let whereFound: String?
 
-    public init(root: URL) { self.root = root }
+    /// Limits on what we copy from a student's folder: it is untrusted input.
+    static let largestFile = 1 << 20
+    static let mostFiles = 500
 
-    /// Its own build folder, inside the submission.
-    public var scratch: URL { root.appendingPathComponent(".build") }
-    public var binaries: URL { scratch.appendingPathComponent("debug") }
-    public var name: String { root.lastPathComponent }
+    public init(folder: URL) {
+        self.folder = folder
+        name = folder.lastPathComponent
+        if Submission.isProject(folder) {
+            (root, problem, whereFound) = (folder, nil, nil)
+            return
+        }
+        let inside = Submission.entries(folder)
+        let projects = inside.filter { Submission.isProject(folder.appendingPathComponent($0)) }
+        if projects.count == 1 {
+            root = folder.appendingPathComponent(projects[0])
+            (problem, whereFound) = (nil, "the project is one level down, in \(name)/\(projects[0])")
+        } else if projects.count > 1 {
+            root = nil
+            problem = "several projects one level down (\(projects.joined(separator: ", "))): which one to grade?"
+            whereFound = nil
+        } else {
+            root = nil
+            let shown = inside.prefix(5).joined(separator: ", ") + (inside.count > 5 ? ", …" : "")
+            problem =
+                "no Labs/ folder here or one level down"
+                + (inside.isEmpty ? " (the folder is empty)" : " (it holds: \(shown))")
+            whereFound = nil
+        }
+    }
 
-    /// The lab numbers it has (`Labs/NN-name` folders).
-    public func labNumbers() -> [Int] {
-        let folders =
-            (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Labs").path)) ?? []
-        return folders.compactMap { folder in
-            folder.contains("-") ? Int(folder.prefix { $0.isNumber }) : nil
+    /// The lab folders (`NN-name`) in `root/Labs`.
+    public static func labFolders(_ root: URL) -> [String] {
+        entries(root.appendingPathComponent("Labs")).filter { $0.first?.isNumber == true && $0.contains("-") }
+    }
+
+    /// A project has a `Labs/` folder with at least one `NN-name` lab folder in it.
+    static func isProject(_ folder: URL) -> Bool {
+        !labFolders(folder).isEmpty
+    }
+
+    /// Names in a folder, sorted, without hidden ones and without following a symlink.
+    static func entries(_ folder: URL) -> [String] {
+        var isFolder: ObjCBool = false
+        guard (try? FileManager.default.destinationOfSymbolicLink(atPath: folder.path)) == nil,
+            FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue
+        else { return [] }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter {
+            !$0.hasPrefix(".")
         }.sorted()
     }
 
-    /// Builds one executable with `swift build`. nil: built; otherwise the compiler's errors.
-    public func build(product: String, limit: Duration = .seconds(900)) -> String? {
-        let swift = ProcessInfo.processInfo.environment["SWIFT"] ?? "swift"  // as the Makefile's SWIFT
-        let arguments = [
-            swift, "build", "-q", "--package-path", root.path, "--scratch-path", scratch.path,
-            "--product", product,
-        ]
-        let process: LabProcess
-        do {
-            process = try LabProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments, limit: limit)
-        } catch {
-            return "could not run swift build: \(error)"
+    /// Copies the course's lab folders (`labs`, like `03-blocking-read`) that the project has
+    /// into `destination` (regular files only, within the limits), and says what it left out.
+    /// Returns the labs copied and the notes for the report.
+    func copyLabs(_ labs: [String], course: Course, into destination: URL) throws -> (
+        copied: Set<String>, notes: [String]
+    ) {
+        guard let root else { return ([], []) }
+        let manager = FileManager.default
+        var copied: Set<String> = [], notes: [String] = [], files = 0
+        for lab in labs {
+            let from = root.appendingPathComponent("Labs/\(lab)")
+            guard Submission.isFolder(from) else { continue }
+            let enumerator = manager.enumerator(atPath: from.path)
+            while let path = enumerator?.nextObject() as? String {
+                let source = from.appendingPathComponent(path)
+                let attributes = try manager.attributesOfItem(atPath: source.path)
+                let type = attributes[.type] as? FileAttributeType
+                let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+                if type == .typeDirectory { continue }
+                guard type == .typeRegular else {
+                    notes.append("ignored: Labs/\(lab)/\(path), which is not a regular file (a symlink?)")
+                    continue
+                }
+                guard size <= Submission.largestFile else {
+                    notes.append("ignored: Labs/\(lab)/\(path), larger than 1 MiB")
+                    continue
+                }
+                files += 1
+                guard files <= Submission.mostFiles else {
+                    notes.append("ignored: files after the first \(Submission.mostFiles) in Labs/")
+                    return (copied, notes)
+                }
+                let to = destination.appendingPathComponent("\(lab)/\(path)")
+                try manager.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try manager.copyItem(at: source, to: to)
+                copied.insert(lab)
+            }
         }
-        let finished = process.finish(until: .now + limit)
-        if finished.status == 0 && !finished.killed { return nil }
-        let output = (finished.stdoutLines + finished.stderr.split(separator: "\n").map(String.init))
-        var errors: [String] = []  // each `FILE:LINE:COL: error: …` once, without the drawings under it
-        for line in output where line.contains(": error:") && !errors.contains(line) { errors.append(line) }
-        let shown = (errors.isEmpty ? Array(output.suffix(10)) : Array(errors.prefix(10)))
-        return
-            (finished.killed ? "swift build took too long and was stopped" : "swift build --product \(product) failed:")
-            + "\n" + shown.map { "  " + $0 }.joined(separator: "\n")
+        for extra in Submission.entries(root.appendingPathComponent("Labs")) where !labs.contains(extra) {
+            notes.append("ignored: Labs/\(extra), not a lab of this course")
+        }
+        return (copied, notes + ignoredParts(course: course))
+    }
+
+    /// What the student changed or shipped that the grader does not use.
+    func ignoredParts(course: Course) -> [String] {
+        guard let root else { return [] }
+        var notes: [String] = []
+        if FileManager.default.fileExists(atPath: root.appendingPathComponent(".build").path) {
+            notes.append("ignored: the .build folder it shipped (the labs are built afresh)")
+        }
+        let package = root.appendingPathComponent("Package.swift")
+        if let theirs = FileManager.default.contents(atPath: package.path),
+            theirs != FileManager.default.contents(atPath: course.root.appendingPathComponent("Package.swift").path)
+        {
+            notes.append("ignored: its Package.swift, which differs from the course's (the course's is used)")
+        }
+        let changed = course.files.filter { $0.hasPrefix("Sources/") }.filter { file in
+            let theirs = root.appendingPathComponent(file)
+            return FileManager.default.fileExists(atPath: theirs.path)
+                && FileManager.default.contents(atPath: theirs.path)
+                    != FileManager.default.contents(atPath: course.root.appendingPathComponent(file).path)
+        }
+        if !changed.isEmpty {
+            notes.append(
+                "ignored: its changes to the shared code (\(changed.prefix(3).joined(separator: ", "))"
+                    + "\(changed.count > 3 ? ", …" : "")); the course's is used")
+        }
+        return notes
+    }
+
+    static func isFolder(_ url: URL) -> Bool {
+        var isFolder: ObjCBool = false
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) == nil
+            && FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) && isFolder.boolValue
     }
 }

@@ -1,12 +1,14 @@
 // The guide's grader (GRADING.md tells the whole story):
 //   grade [--labs 1,3] [--bin DIR] [--out DIR]        grade the labs built in DIR
-//   grade --submission DIR [--labs …] [--out DIR]     build a student's copy, grade it with our checks
-//   grade --submissions DIR [--labs …] [--out DIR]    every submission in DIR, and a summary
+//   grade --in-place DIR [--labs …] [--out DIR]       a student's own run: build DIR's labs in DIR
+//   grade --submission DIR [--labs …] [--out DIR]     an instructor's: isolated, sandboxed
+//   grade --submissions DIR [--jobs N] [--out DIR]    every folder in DIR, and a summary
 //   grade starter DEST [--from DIR]                    write the student's copy of the project
 //   grade hint N [K|all]                               lab N's hints, one at a time or all
 //   grade list                                         every check and its points
-// Exit status: 0 at full marks, 1 below, 2 for a usage error; --submissions: 0 once every
-// submission has its report.
+//   grade checks --bin DIR --result FILE …             the check runner an instructor's run starts
+// Exit status: 0 at full marks, 1 below, 2 for a usage error (or no sandbox); --submissions:
+// 0 once every submission has its report.
 import Foundation
 import Grading
 import Sockets
@@ -14,9 +16,14 @@ import Sockets
 let usage = """
     usage:
       grade [--labs 1,3] [--bin DIR] [--out DIR]       grade the labs built in DIR (default: beside grade)
-      grade --submission DIR [--labs 1,3] [--out DIR]  build the student's copy in DIR (in DIR/.build)
-                                                       and grade it with this checkout's checks
-      grade --submissions DIR [--labs 1,3] [--out DIR] the same for every project folder in DIR
+      grade --in-place DIR [--labs 1,3] [--out DIR]    a student's own run: build DIR's labs in DIR/.build
+                                                       and grade them, unsandboxed
+      grade --submission DIR [--labs 1,3] [--out DIR] [--unsafe]
+                                                       an instructor's run: DIR's labs built and run in a
+                                                       sandbox, in a fresh tree from this checkout
+      grade --submissions DIR [--jobs N] [--labs 1,3] [--out DIR] [--unsafe]
+                                                       the same for every folder in DIR, N at a time,
+                                                       and a summary (OUT/summary.csv)
       grade starter DEST [--from DIR]                  write the student's copy of the project into DEST
       grade hint N [K|all]                             lab N's hint K (default 1), or all of them
       grade list                                       every lab's checks and their points
@@ -83,16 +90,37 @@ func grade(_ labs: [LabGrading], binaries: URL, unbuilt: [Int: String] = [:], qu
     return GradeReport(labs: results)
 }
 
-/// Builds and grades one student's copy. Labs it does not have are not graded.
-func gradeSubmission(_ submission: Submission, _ wanted: [LabGrading], quiet: Bool = false) -> GradeReport {
-    let present = Set(submission.labNumbers())
-    let labs = wanted.filter { present.contains($0.number) }
+/// A student's own run: builds each lab of `root` in `root/.build` (one that does not compile
+/// loses its own points), then grades them, unsandboxed. Every lab counts, found or not.
+func gradeInPlace(_ root: URL, _ wanted: [LabGrading]) -> GradeReport {
+    let present = Set(Submission.labFolders(root))
     var unbuilt: [Int: String] = [:]
-    for lab in labs {
-        if !quiet { say("building \(lab.executable) in \(submission.root.path)") }
-        if let errors = submission.build(product: lab.executable) { unbuilt[lab.number] = errors }
+    for lab in wanted {
+        let folder = String(format: "%02d-", lab.number) + lab.executable
+        guard present.contains(folder) else {
+            unbuilt[lab.number] = "missing: there is no Labs/\(folder), so every check of this lab scores 0"
+            continue
+        }
+        say("building \(lab.executable) in \(root.path)")
+        let build = root.appendingPathComponent(".build")
+        if let errors = Course.swiftBuild(lab.executable, course: root, labs: nil, build: build, sandboxed: false) {
+            unbuilt[lab.number] = errors
+        }
     }
-    return grade(labs, binaries: submission.binaries, unbuilt: unbuilt, quiet: quiet)
+    var report = grade(wanted, binaries: root.appendingPathComponent(".build/debug"), unbuilt: unbuilt)
+    report.gradedAt = GradeReport.now()
+    report.sandboxed = false
+    return report
+}
+
+/// Writes the reports, prints the table, exits 0 at full marks and 1 below.
+func finish(_ report: GradeReport, out: URL) -> Never {
+    write(report, to: out)
+    say("")
+    for note in report.notes ?? [] { say("note: \(note)") }
+    say(report.table)
+    say("reports: \(out.appendingPathComponent("grade.json").path), \(out.appendingPathComponent("junit.xml").path)")
+    exit(report.isFullMarks ? 0 : 1)
 }
 
 func write(_ report: GradeReport, to out: URL) {
@@ -137,6 +165,27 @@ case "hint":
         }
     }
 
+case "checks":
+    // The check runner of an instructor's run (SubmissionGrader starts it in the checks'
+    // network): runs the checks of labs already built, each lab process in a lab sandbox,
+    // and writes the results where the instructor's grader reads them once it has gone.
+    words.removeFirst()
+    let quiet = words.contains("--quiet")
+    words.removeAll { $0 == "--quiet" }
+    guard let bin = value("--bin", &words), let result = value("--result", &words) else {
+        usageError("checks needs --bin DIR and --result FILE")
+    }
+    let shared = value("--sandbox-labs", &words).map { [URL(fileURLWithPath: $0)] }
+    let selected = labs(value("--labs", &words))
+    let grader = Grader(binaries: URL(fileURLWithPath: bin), sandbox: shared)
+    let results = selected.map { lab in
+        if !quiet { say("\(lab.title) (\(lab.chapter))") }
+        return grader.grade(lab) { if !quiet { say(GradeReport.progressLine($0)) } }
+    }
+    do { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: result)) } catch {
+        fail("could not write \(result): \(error)")
+    }
+
 case "list":
     for lab in Registry.labs {
         say("\(lab.title): \(lab.possible) points (\(lab.chapter))")
@@ -147,48 +196,43 @@ default:
     let labList = value("--labs", &words)
     let out = URL(fileURLWithPath: value("--out", &words) ?? "grade")
     let bin = value("--bin", &words)
+    let inPlace = value("--in-place", &words)
     let one = value("--submission", &words)
     let many = value("--submissions", &words)
+    let jobs = value("--jobs", &words).map { word in
+        guard let jobs = Int(word), jobs >= 1, jobs <= 64 else { usageError("--jobs needs a number from 1 to 64") }
+        return jobs
+    }
+    let unsafeRun = words.contains("--unsafe")
+    words.removeAll { $0 == "--unsafe" }
     if let extra = words.first {
         usageError(extra.hasPrefix("-") ? "unknown flag \(extra)" : "unexpected argument \"\(extra)\"")
     }
-    if [bin, one, many].compactMap({ $0 }).count > 1 { usageError("give one of --bin, --submission, --submissions") }
+    if [bin, inPlace, one, many].compactMap({ $0 }).count > 1 {
+        usageError("give one of --bin, --in-place, --submission, --submissions")
+    }
     let selected = labs(labList)
 
-    if let many {
-        let folder = URL(fileURLWithPath: many)
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        let submissions = entries.sorted().map { folder.appendingPathComponent($0) }.filter {
-            FileManager.default.fileExists(atPath: $0.appendingPathComponent("Package.swift").path)
+    if one != nil || many != nil {
+        let grader = instructorGrader(selected, unsafe: unsafeRun)
+        defer { try? FileManager.default.removeItem(at: grader.work) }
+        if let many {
+            gradeClass(URL(fileURLWithPath: many), grader, jobs: jobs ?? 1, out: out)
+            exit(0)  // the class's result is the summary, not a pass or a fail
         }
-        guard !submissions.isEmpty else { fail("no project folders (with a Package.swift) in \(folder.path)") }
-        var summary = "submission,points,possible" + selected.map { ",lab\($0.number)" }.joined() + "\n"
-        for root in submissions {
-            let submission = Submission(root: root)
-            say("== \(submission.name)")
-            let report = gradeSubmission(submission, selected, quiet: true)
-            write(report, to: out.appendingPathComponent(submission.name))
-            say(report.table + "\n")
-            let perLab = selected.map { lab in report.labs.first { $0.lab == lab.number }.map { "\($0.points)" } ?? "" }
-            summary += "\(submission.name),\(report.points),\(report.possible)," + perLab.joined(separator: ",") + "\n"
-        }
-        do { try Data(summary.utf8).write(to: out.appendingPathComponent("summary.csv")) } catch { fail("\(error)") }
-        say("reports: \(out.path)/NAME/grade.json and junit.xml; summary: \(out.path)/summary.csv")
-        exit(0)  // the class's result is the summary, not a pass or a fail
+        let submission = Submission(folder: URL(fileURLWithPath: one!))
+        let report = grader.grade(submission) { say($0) }
+        finish(report, out: out)
     }
 
     let report: GradeReport
-    if let one {
-        report = gradeSubmission(Submission(root: URL(fileURLWithPath: one)), selected)
+    if let inPlace {
+        report = gradeInPlace(URL(fileURLWithPath: inPlace), selected)
     } else {
         let binaries =
             bin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         report = grade(selected, binaries: binaries)
     }
-    write(report, to: out)
-    say("")
-    say(report.table)
-    say("reports: \(out.appendingPathComponent("grade.json").path), \(out.appendingPathComponent("junit.xml").path)")
-    exit(report.isFullMarks ? 0 : 1)
+    finish(report, out: out)
 }

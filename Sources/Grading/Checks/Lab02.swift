@@ -23,7 +23,86 @@ enum Lab02: GradedLab {
             .helpPrintsUsage(),
             .usageError(["extra"], mentioning: "extra"),
             demoExitsZero, handshakeStates, synSentHeldOpen, orderlyCloseStates, resetLeavesNothing, timeWaitInTheTable,
+            dialCloseKeepsTimeWait, dialAbortSendsReset,
         ])
+
+    /// The lab dials the grader's server: the lab's own address and how the connection ended,
+    /// as the grader's end and the kernel see them.
+    static func dialed(_ c: CheckContext, abort: Bool) throws -> (lab: Address, server: Address, read: String) {
+        let listener = try Listener("tcp", "127.0.0.1:0")
+        c.onCleanup { listener.close() }
+        c.note("peer: TCP server listening on \(listener.address)")
+        let lab = try c.start(["--dial", listener.address.description] + (abort ? ["--abort"] : []))
+        guard try listener.socket.wait(for: .readable, until: Deadline(c.deadline)) else {
+            throw c.failure("the lab never connected", c.finish(lab))
+        }
+        let connection = try listener.accept()
+        defer { connection.close() }
+        connection.setReadDeadline(Deadline(min(.now + .seconds(5), c.deadline)))
+        guard let peer = connection.remoteAddress else {
+            throw c.failure("the lab's connection was gone as soon as it was accepted", c.finish(lab))
+        }
+        let read: String
+        do {
+            let bytes = try connection.read()
+            read = bytes.isEmpty ? "EOF" : "\(bytes.count) bytes"
+        } catch {
+            read = "\(error)"
+        }
+        c.note("peer: accepted \(peer); its read() then: \(read)")
+        let run = c.finish(lab, within: .seconds(5))
+        try c.expectExit(run, 0, "--dial must connect, close, and exit 0")
+        return (peer, listener.address, read)
+    }
+
+    /// The kernel's entries for `local` → `remote`, once an entry in `state` is there (2 s at most).
+    static func table(_ local: Address, _ remote: Address, awaiting state: TCPState?) throws -> [TCPTable.Entry] {
+        let deadline = Deadline.after(.seconds(2))
+        var entries = try TCPTable.entries(from: local, to: remote)
+        while let state, !entries.contains(where: { $0.state == state }), !deadline.hasPassed {
+            pause(.milliseconds(5))
+            entries = try TCPTable.entries(from: local, to: remote)
+        }
+        return entries
+    }
+
+    static let dialCloseKeepsTimeWait = Check(
+        "--dial: the end that closes first sends FIN and keeps the TIME_WAIT (the kernel's table)", points: 3,
+        section: "Why TIME_WAIT, and what SO_REUSEADDR does about it"
+    ) { c in
+        let (lab, server, read) = try dialed(c, abort: false)
+        guard read == "EOF" else {
+            throw CheckFailure(
+                "the peer's read() got \(read), not EOF: a plain close() sends FIN, an orderly end of the stream; "
+                    + "only SO_LINGER 0 turns it into a RST")
+        }
+        // The grader's end has closed too (after its EOF): the lab's end, which closed first, waits.
+        let entries = try table(lab, server, awaiting: .timeWait)
+        let shown = entries.isEmpty ? "no entry" : entries.map(\.description).joined(separator: ", ")
+        c.note("grader: the kernel's table for \(lab) -> \(server), the lab gone: \(shown)")
+        guard entries.map(\.state) == [.timeWait] else {
+            throw CheckFailure(
+                "the lab closed first, so its end (\(lab)) must sit in TIME_WAIT for 60 s after it exits; "
+                    + "the kernel has \(shown)")
+        }
+    }
+
+    static let dialAbortSendsReset = Check(
+        "--dial --abort: SO_LINGER 0 sends RST: the peer's read fails, and no TIME_WAIT is kept", points: 3,
+        section: "Underneath: the close"
+    ) { c in
+        let (lab, server, read) = try dialed(c, abort: true)
+        guard read.contains("connection reset by peer") else {
+            throw CheckFailure(
+                "the peer's read() got \(read): with --abort, set SO_LINGER to {on, 0 s} before close(), which then "
+                    + "sends RST, and the peer's read fails with `connection reset by peer`")
+        }
+        let entries = try table(lab, server, awaiting: nil)
+        c.note("grader: the kernel's table for \(lab) -> \(server): \(entries.isEmpty ? "no entry" : "\(entries)")")
+        guard entries.isEmpty else {
+            throw CheckFailure("a reset connection leaves nothing behind: no TIME_WAIT, no entry at all")
+        }
+    }
 
     /// The demo's output read as its table: each part's rows of (client, server) states, and its lines.
     struct Demo {

@@ -26,6 +26,7 @@ enum Lab05: GradedLab {
             .usageError(["--server", "127.0.0.1:53"], mentioning: "NAME"),
             numericNames, localhostFromHosts, notADNSName,
             answersAThenAAAA, followsCNAMEs, ignoresOtherNames, nxdomainIsFinal, silenceTimesOut, servfailIsRetried,
+            repeatedOnce, cnameLoopEnds,
         ])
 
     // MARK: getaddrinfo
@@ -94,6 +95,11 @@ enum Lab05: GradedLab {
             .cname(name("www.grade.test"), name("host.grade.test")),
             .cname(name("alias.grade.test"), name("www.grade.test")),
             .address(name("sneaky.grade.test"), IP("127.0.0.11")!),
+            // A hostile server's answers: an address said twice, a chain of aliases that loops.
+            .address(name("twice.grade.test"), IP("127.0.0.12")!),
+            .address(name("twice.grade.test"), IP("127.0.0.12")!),
+            .cname(name("loop.grade.test"), name("loop2.grade.test")),
+            .cname(name("loop2.grade.test"), name("loop.grade.test")),
         ],
         failing: [name("broken.grade.test")],
         silent: [name("silent.grade.test")],
@@ -170,6 +176,37 @@ enum Lab05: GradedLab {
                 "expected only 127.0.0.11, got \(excerpt(run.stdout)): take the records owned by the "
                     + "name you asked about (or the end of its CNAME chain); a server may only tell you about what you asked"
             )
+        }
+    }
+
+    static let repeatedOnce = Check(
+        "--server: an address the reply repeats is printed once", points: 1, section: "A stub resolver of our own"
+    ) { c in
+        c.note("peer: twice.grade.test's replies carry A 127.0.0.12 twice")
+        let (run, _) = try ask(c, ["twice.grade.test"])
+        try c.expectExit(run, 0, "a name with addresses must print them and exit 0")
+        guard run.stdoutLines == ["127.0.0.12"] else {
+            throw CheckFailure(
+                "expected 127.0.0.12 once, got \(excerpt(run.stdout)): a reply is a peer's data, and may repeat "
+                    + "itself; take each address once")
+        }
+    }
+
+    static let cnameLoopEnds = Check(
+        "--server: a CNAME loop ends (each name followed once): no such host, exit 1", points: 2,
+        section: "A stub resolver of our own"
+    ) { c in
+        c.note("peer: loop.grade.test is a CNAME of loop2.grade.test, which is a CNAME of loop.grade.test")
+        let (run, server) = try ask(c, ["loop.grade.test"])
+        if run.killed {
+            throw CheckFailure(
+                "the lab was still running after \(seconds(run.duration)): the chain comes back to a name already "
+                    + "seen; follow each name once (keep the names visited), and a loop ends with no addresses")
+        }
+        try c.expectExit(run, 1, "a name whose aliases loop has no addresses: a failed lookup, exit 1")
+        let want = "lookup loop.grade.test on \(server.address): no such host\n"
+        guard run.stderr == want else {
+            throw CheckFailure("expected exactly \(excerpt(want)) on stderr, got \(excerpt(run.stderr))")
         }
     }
 

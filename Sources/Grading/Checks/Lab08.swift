@@ -24,7 +24,29 @@ enum Lab08: GradedLab {
             .helpPrintsUsage(),
             .usageError(["--dial", "127.0.0.1:1"], mentioning: "--timeout"),
             hangingConnectTimesOut, refusedAtOnce, copiesALiveServer, dialsIPv6, readDeadline, negativeTimeout,
+            slowSpeakerIsConnected,
         ])
+
+    static let slowSpeakerIsConnected = Check(
+        "a server that speaks only after 1s: connected at once (POLLOUT), --timeout 500ms is the connect's alone",
+        points: 2, section: "Underneath: the system calls"
+    ) { c in
+        let hello = Array("Hello, after a pause\r\n".utf8)
+        let server = try c.tcpServer { connection in
+            pause(.seconds(1))
+            try connection.write(hello)
+        }
+        c.note("peer: accepts at once (the kernel finishes the handshake), says nothing for 1s, then \(excerpt(hello))")
+        let run = try c.run(["--dial", server.address, "--timeout", "500ms"], within: .seconds(6))
+        if run.status == 1 && run.stderr.contains("i/o timeout") {
+            throw CheckFailure(
+                "the lab gave up with \(excerpt(run.stderr)), but the connection was made at once: a connect in "
+                    + "progress is done when the socket is writable (poll for POLLOUT), not readable; readable only "
+                    + "means the server has sent something, which a server need not do first")
+        }
+        try c.expectExit(run, 0, "the lab must connect, copy what the server sends, and exit 0 at EOF")
+        try Lab03.expectCopy(run, hello)
+    }
 
     static let hangingConnectTimesOut = Check(
         "a connect that hangs (a full accept queue) gives up after --timeout 500ms: i/o timeout", points: 4,

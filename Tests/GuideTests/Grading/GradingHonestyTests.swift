@@ -84,10 +84,22 @@ struct Mistake: Sendable, CustomStringConvertible {
             #expect(try Literate.Book(root: copy).checkListings().isEmpty)
         }
 
-        // Every lab with exercises scores below full marks as shipped, and says why.
+        // Every lab with exercises scores below full marks as shipped, and says why; and the
+        // same every time: graded three times, each check earns the same points each time.
         for number in labsWithExercises.sorted() {
             let lab = try #require(Registry.lab(number), "lab \(number) has exercises but no checks")
-            let result = try await onThread { Grader(binaries: studentBinaries).grade(lab) }
+            // The three runs at once: a third of the time, and a race with the stub shows sooner under load.
+            async let one = onThread { Grader(binaries: studentBinaries).grade(lab) }
+            async let two = onThread { Grader(binaries: studentBinaries).grade(lab) }
+            async let three = onThread { Grader(binaries: studentBinaries).grade(lab) }
+            let (result, second, third) = try await (one, two, three)
+            for again in [second, third] {
+                for (first, second) in zip(result.checks, again.checks) {
+                    #expect(
+                        first.points == second.points,
+                        "lab \(number), \(first.name): the starter scored \(first.points), then \(second.points)")
+                }
+            }
             #expect(
                 result.points < result.possible,
                 "lab \(number)'s stubs pass every check: \(result.points)/\(result.possible)")
