@@ -45,18 +45,24 @@ enum RenderedBook {
         #expect(RenderedBook.leftovers(in: "<pre><code>a ## b [UInt8](x)</code></pre>").isEmpty)
         let (directory, pages) = try await RenderedBook.rendered()
         #expect(pages.map(\.file) == RenderedBook.files, "a contents page, then one page per chapter")
+        var swiftListings = 0
         for page in pages {
             let html = try String(contentsOf: directory.appendingPathComponent(page.file), encoding: .utf8)
             #expect(RenderedBook.leftovers(in: html).isEmpty, "\(page.file): \(RenderedBook.leftovers(in: html))")
             #expect(html.contains("<h1>"), "\(page.file) has its title")
             #expect(!html.contains(".md\""), "\(page.file) links to a .md file")
             if page.file != "index.html" {
-                #expect(
-                    html.contains("<pre class=\"code swift\"><code><span class=\"hl "),
-                    "\(page.file): listings highlighted")
+                // Every Swift listing is highlighted (an appendix may show only a run's text).
+                let blocks = html.components(separatedBy: "<pre class=\"code swift\"><code>").dropFirst()
+                    .map { $0.components(separatedBy: "</code></pre>")[0] }
+                let swift = blocks.count
+                let highlighted = blocks.filter { $0.contains("<span class=\"hl ") }.count
+                #expect(swift == highlighted, "\(page.file): \(swift - highlighted) Swift listings not highlighted")
+                swiftListings += swift
                 #expect(html.contains("<figcaption>Listing: <code>"), "\(page.file): listings say where they come from")
             }
         }
+        #expect(swiftListings >= pages.count, "the chapters' Swift listings became code blocks")
         let contents = try String(contentsOf: directory.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(contents.contains("href=\"07-tls-server.html\""), "the contents link to the pages")
         let handshake = try String(
