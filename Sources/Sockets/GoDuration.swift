@@ -62,14 +62,19 @@ extension Duration {
                 throw DurationError(
                     description: "time: unknown unit \(Duration.quote(unitName)) in duration \(Duration.quote(text))")
             }
+            // Every step is checked: `2^63ns2^63ns` would wrap a plain sum back to 0 (Go 1.19
+            // accepts it as 0s that way; we refuse it) or trap in Swift.
             guard whole <= limit / unit else { throw fail() }
             var value = whole * unit
             if fraction > 0 {
-                value += UInt64(Double(fraction) * (Double(unit) / scale))  // truncated, as Go does
-                guard value <= limit else { throw fail() }
+                let part = UInt64(Double(fraction) * (Double(unit) / scale))  // truncated, as Go does
+                let (sum, overflow) = value.addingReportingOverflow(part)
+                guard !overflow, sum <= limit else { throw fail() }
+                value = sum
             }
-            total += value
-            guard total <= limit else { throw fail() }
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow, sum <= limit else { throw fail() }
+            total = sum
         }
         guard negative || total < limit else { throw fail() }
         self = .nanoseconds(negative ? Int64(truncatingIfNeeded: 0 &- total) : Int64(total))
