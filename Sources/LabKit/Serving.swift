@@ -35,10 +35,8 @@ public final class Serving: Sendable {
     public func start(_ name: String, orElse refuse: () -> Void, _ body: @escaping @Sendable () -> Void) {
         inFlight.enter()
         do {
-            _ = try BackgroundThread.start(name) { [inFlight] in
-                body()
-                inFlight.leave()
-            }
+            // Counted until the body and what it captured (the connection) are released.
+            _ = try BackgroundThread.start(name, afterward: { [inFlight] in inFlight.leave() }, body)
             pause.withLock { $0 = .zero }
         } catch {
             inFlight.leave()

@@ -13,14 +13,16 @@ public final class BackgroundThread: Sendable {
     /// Starts `body` on a thread of its own, or throws when the system will not start one
     /// (`EAGAIN`: a thread or process limit, such as RLIMIT_NPROC or a container's pids
     /// limit). A server refuses that connection (see `Serving.start`).
-    public static func start(_ name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError)
-        -> BackgroundThread
-    {
+    /// `afterward` runs on the new thread once `body` has returned and been released.
+    public static func start(
+        _ name: String, afterward: (@Sendable () -> Void)? = nil, _ body: @escaping @Sendable () -> Void
+    ) throws(SystemError) -> BackgroundThread {
         let finished = DispatchSemaphore(value: 0)
         let work = Work(body)
         try SystemThread.start {
             work.run()
             finished.signal()
+            afterward?()
         }
         return BackgroundThread(finished: finished)
     }

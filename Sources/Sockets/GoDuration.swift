@@ -103,14 +103,17 @@ extension Duration {
     }
 
     /// This duration rounded to a multiple of `unit`, halves away from zero (Go's `Round`).
+    /// A result past ±292 years saturates, as in Go (the fuzzer found `Int64.max` trapping).
     public func rounded(to unit: Duration) -> Duration {
         let step = unit.nanoseconds
         guard step > 0 else { return self }
         let value = nanoseconds
         let remainder = value % step
-        let down = value - remainder
-        if abs(remainder) * 2 >= step { return .nanoseconds(down + (value < 0 ? -step : step)) }
-        return .nanoseconds(down)
+        let down = value - remainder  // toward zero: never overflows
+        // Go's lessThanHalf, in unsigned arithmetic so that doubling cannot overflow.
+        guard remainder.magnitude + remainder.magnitude >= step.magnitude else { return .nanoseconds(down) }
+        let (away, overflow) = value < 0 ? down.subtractingReportingOverflow(step) : down.addingReportingOverflow(step)
+        return .nanoseconds(overflow ? (value < 0 ? .min : .max) : away)
     }
 
     /// Go's `Duration.String`: `0s`, `1.5µs`, `250ms`, `1m30s`, `2h0m0.5s`.

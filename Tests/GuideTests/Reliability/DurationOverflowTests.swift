@@ -21,6 +21,20 @@ import Testing
         }
     }
 
+    /// A finding of `make fuzz` (Fuzz/duration): rounding the largest duration trapped.
+    /// Go saturates: `time.Duration(math.MaxInt64).Round(100 * time.Microsecond)` is the maximum.
+    @Test func roundingNearTheLimitsSaturates() {
+        let largest = Duration.nanoseconds(Int64.max), smallest = Duration.nanoseconds(Int64.min)
+        #expect(largest.rounded(to: .microseconds(100)) == largest)
+        #expect(smallest.rounded(to: .microseconds(100)) == smallest)
+        #expect(largest.rounded(to: .nanoseconds(Int64.max)) == largest)
+        #expect(
+            Duration.nanoseconds(Int64.max - 10).rounded(to: .nanoseconds(Int64.max / 2)) == .nanoseconds(Int64.max - 1)
+        )
+        #expect(Duration.nanoseconds(-150).rounded(to: .nanoseconds(100)) == .nanoseconds(-200))
+        #expect(Duration.nanoseconds(149).rounded(to: .nanoseconds(100)) == .nanoseconds(100))
+    }
+
     @Test(arguments: [
         ("nonblocking-recvfrom", ["--listen", "127.0.0.1:0", "--timeout"]),
         ("lookup-host", ["--server", "127.0.0.1:53", "--timeout"]),
