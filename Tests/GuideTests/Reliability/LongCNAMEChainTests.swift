@@ -37,13 +37,13 @@ import Testing
     }
 
     /// The walk alone, over a reply as big as a datagram gets: it was seconds, now it is
-    /// milliseconds; a second is generous even under a sanitizer on a loaded machine.
+    /// milliseconds (two seconds is generous on a loaded machine; the quadratic walk took seconds).
     @Test func walkingThreeThousandAliasesIsCheap() throws {
         let reply = DNSMessage.query(Self.start, id: 1).reply(answers: Self.chain(3000, for: Self.start))
         let parsed = try DNSMessage(parsing: reply.encoded())
         let clock = ContinuousClock()
         let time = clock.measure { _ = parsed.addresses(answering: Self.start) }
-        #expect(time < .seconds(1), "walking the chain took \(time)")
+        #expect(time < generous(.seconds(2)), "walking the chain took \(time)")
     }
 
     /// The lab against a peer that answers every query with a ~3,000-CNAME chain in one
@@ -59,7 +59,7 @@ import Testing
         #expect(run.status == 1, "stderr: \(run.stderr)")
         #expect(run.stderr == "lookup start.chain.test on \(peer.address): no such host\n")
         #expect(peer.queries == 2, "one A query, one AAAA query, each answered at once")
-        #expect(time < .seconds(10), "the lookup took \(time) (it took 23 s before the fix)")
+        #expect(time < generous(.seconds(10)), "the lookup took \(time) (it took 23 s before the fix)")
     }
 
     /// The module's own resolver, the same reply.
@@ -72,7 +72,7 @@ import Testing
             Result { () throws(LookupError) in try resolver.lookupIP("start.chain.test") }
         }
         #expect(throws: LookupError.self) { try result.get() }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < generous(.seconds(10)))
     }
 }
 
