@@ -72,8 +72,10 @@ test: openssl-headers test-programs go-toolchain lint
 # run are built with the same sanitizer). Too slow for `make test`; run it before a release.
 # A sanitizer slows everything down: SANITIZED=1 tells the tests (see `generous`) to relax
 # their time bounds, and to ignore memory growth (ASan keeps freed memory in quarantine).
-# Tests/lsan-suppressions.txt lists the leaks inside Foundation and XCTest themselves.
+# Tests/lsan-suppressions.txt lists the leaks inside Foundation and XCTest themselves;
+# Tests/tsan-suppressions.txt, what TSan cannot see of Swift's Mutex on Linux.
 SANITIZE_RUN = SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt \
+	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt \
 	$(SWIFT) test --skip-build --sanitize=$(1) --scratch-path .build-$(2)
 sanitize: sanitize-thread sanitize-address
 sanitize-thread sanitize-address: sanitize-%: openssl-headers test-programs

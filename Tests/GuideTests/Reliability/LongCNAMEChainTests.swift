@@ -54,7 +54,8 @@ import Testing
         let size = peer.replySize(for: Self.start)
         #expect(size > 60_000 && size <= 65_507, "the reply should fill a datagram: \(size) bytes")
         let started = ContinuousClock.now
-        let run = try await runLab("lookup-host", ["--server", peer.address.description, "start.chain.test"])
+        let run = try await runLab(
+            "lookup-host", ["--server", peer.address.description, "--timeout", "10s", "start.chain.test"])
         let time = ContinuousClock.now - started
         #expect(run.status == 1, "stderr: \(run.stderr)")
         #expect(run.stderr == "lookup start.chain.test on \(peer.address): no such host\n")

@@ -10,14 +10,19 @@ import Testing
     @Test(.enabled(if: getuid() == 0, "needs root, to run the lab as a user of its own (setpriv)"))
     func helloServerRefusesWhatItCannotServeAndKeepsNoDescriptor() async throws {
         let uid = unusedUserID()
-        // Three threads for the user: the server's main thread, its signal watcher, and one
-        // connection at a time.
+        let asUser = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"]
+        // How many threads the server has once listening (main, the signal watcher, and a
+        // sanitizer's own, if any): the limit leaves room for one connection at a time.
+        let probe = try await RunningLab("hello-server", ["--listen", "127.0.0.1:0"], launcher: asUser)
+        let status =
+            (try? String(contentsOfFile: "/proc/\(probe.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let threads = try #require(
+            status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
+                .flatMap { Int($0.split(separator: "\t").last ?? "") })
+        _ = try await probe.stop()
         let server = try await RunningLab(
             "hello-server", ["--listen", "127.0.0.1:0"],
-            launcher: [
-                "/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
-                "/usr/bin/prlimit", "--nproc=3",
-            ])
+            launcher: asUser + ["/usr/bin/prlimit", "--nproc=\(threads + 1)"])
         let address = try await server.address
         let pid = server.process.processIdentifier
         let before = try await settledDescriptors(of: pid)
