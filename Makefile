@@ -74,7 +74,7 @@ test: openssl-headers test-programs go-toolchain lint
 # their time bounds, and to ignore memory growth (ASan keeps freed memory in quarantine).
 # Tests/lsan-suppressions.txt lists the leaks inside Foundation and XCTest themselves;
 # Tests/tsan-suppressions.txt, what TSan cannot see of Swift's Mutex on Linux.
-SANITIZE_RUN = SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt \
+SANITIZE_RUN = SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
 	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt \
 	$(SWIFT) test --skip-build --sanitize=$(1) --scratch-path .build-$(2)
 sanitize: sanitize-thread sanitize-address
