@@ -12,7 +12,7 @@ import Testing
     /// The server runs under `prlimit --nofile=20`: a few descriptors of its own, room for a
     /// dozen clients. Thirty clients connect and say nothing; the rest wait in the backlog.
     @Test func atTheDescriptorLimitTheAcceptLoopWaitsAndAGoodClientIsServedOnceItCan() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await RunningLab(
             "tls-server",
             ["--listen", "127.0.0.1:0", "--cert", c.localhost.certificateFile, "--key", c.localhost.keyFile],
@@ -44,7 +44,7 @@ import Testing
     /// The bound itself: with two handshakes allowed, a third connection is not accepted
     /// until one of the first two ends its handshake.
     @Test func handshakesUnderWayAreBounded() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let listener = try TLSListener(
             "tcp", "127.0.0.1:0", TLSContext(.server, .server(c.localhost)), maxHandshakes: 2)
         defer { listener.close() }

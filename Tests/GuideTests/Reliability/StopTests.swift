@@ -11,7 +11,7 @@ import Testing
     /// A client connects, says nothing, and starts its handshake only after SIGTERM: the
     /// server accepts no one new, but finishes with this client, then exits 0.
     @Test func tlsServerFinishesAClientInProgressAfterSIGTERM() async throws {
-        let c = try Certificates.shared()
+        let c = try await Certificates.shared()
         let server = try await tlsServer(c.localhost)
         let address = try await server.address
         let pid = server.process.processIdentifier
