@@ -64,23 +64,13 @@ func receive(on conn: PacketConn, until deadline: Deadline?, narrate: Bool) thro
 }
 // ANCHOR_END: receive
 
-/// `FROM: PAYLOAD` on one line: one trailing newline dropped, other control bytes escaped.
+/// `FROM: PAYLOAD` on one line: one trailing newline dropped, and whatever a terminal would
+/// act on (control bytes, bidi overrides, bytes that are not UTF-8) escaped as Go's `%q` does.
 func line(_ bytes: [UInt8], from sender: Address?) -> String {
     var payload = bytes
     if payload.last == 0x0A { payload.removeLast() }
     if payload.last == 0x0D { payload.removeLast() }
-    var text = ""
-    for scalar in String(decoding: payload, as: UTF8.self).unicodeScalars {
-        switch scalar {
-        case "\n": text += "\\n"
-        case "\r": text += "\\r"
-        case "\t": text += "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            text += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-        default: text.unicodeScalars.append(scalar)
-        }
-    }
-    return "\(sender.map(\.description) ?? "?"): \(text)"
+    return "\(sender.map(\.description) ?? "?"): \(escaped(payload))"
 }
 
 // ANCHOR: demo

@@ -61,17 +61,20 @@ func lookup(_ name: String, server: String?, timeout: Duration, attempts: Int) t
 
 // ANCHOR: addresses
 /// The addresses in `reply` that answer `question`: start at its name, follow CNAME records
-/// (each name at most once, so a CNAME loop ends), and take the records of the asked type
-/// owned by the last name reached. Records about other names are ignored: a server may
-/// only tell us about what we asked.
+/// (each name at most once, so a CNAME loop ends, and at most `DNSMessage.maxCNAMEs`, as
+/// one reply can hold thousands), and take the records of the asked type owned by the last
+/// name reached. Records about other names are ignored: a server may only tell us about
+/// what we asked.
 func addresses(in reply: DNSMessage, answering question: DNSQuestion) -> [IP] {
-    // BEGIN SOLUTION: follow the CNAME chain from the asked name (each name once), then take the addresses of the asked type owned by its last name, each once § A stub resolver of our own
+    // BEGIN SOLUTION: follow the CNAME chain from the asked name (each name once, at most DNSMessage.maxCNAMEs steps, each step a dictionary lookup), then take the addresses of the asked type owned by its last name, each once § A stub resolver of our own
     let records = reply.answers.filter { $0.dnsClass == question.dnsClass }
+    var aliases: [DNSName: DNSName] = [:]  // owner → target: each step one lookup, not a scan
+    for record in records where record.type == .cname {
+        if case .name(let target) = record.data, aliases[record.name] == nil { aliases[record.name] = target }
+    }
     var name = question.name
     var visited: Set<DNSName> = [name]
-    while let alias = records.first(where: { $0.type == .cname && $0.name == name }),
-        case .name(let target) = alias.data, visited.insert(target).inserted
-    {
+    while visited.count <= DNSMessage.maxCNAMEs, let target = aliases[name], visited.insert(target).inserted {
         name = target
     }
     var found: [IP] = []

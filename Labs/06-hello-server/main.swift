@@ -41,23 +41,23 @@ lab.run { arguments in
 /// Go's `for { conn, err := ln.Accept(); …; go handleConnection(conn) }`, with a thread
 /// where Go starts a goroutine. `accept` errors that concern one connection, or a passing
 /// lack of descriptors, are logged and the loop goes on (see `Listener.accept(reporting:)`).
-/// With a limit, stop accepting after that many connections and return once every one of
-/// them has been served to the end.
+/// `Serving` starts the threads (a connection is closed, not leaked, if none can be had)
+/// and stops the loop on SIGINT/SIGTERM, letting the connections in progress finish.
+/// With a limit, stop accepting after that many connections. Either way, return once
+/// every connection accepted has been served to the end.
 func serve(_ listener: Listener, connections limit: Int?, narrate: Bool) throws {
-    let inFlight = DispatchGroup()
+    let connections = Serving(listener)
+    defer { connections.finish() }
     var accepted = 0
     while limit.map({ accepted < $0 }) ?? true {
         let connection = try listener.accept { error, retryIn in
             warn(retryIn > .zero ? "\(error); retrying in \(shown(retryIn))" : "\(error)")
         }
         accepted += 1
-        inFlight.enter()
-        _ = BackgroundThread("connection") {
+        connections.start("connection", orElse: connection.close) {
             handleConnection(connection, narrate: narrate)
-            inFlight.leave()
         }
     }
-    inFlight.wait()
 }
 // ANCHOR_END: serve
 

@@ -87,24 +87,27 @@ enum Outcome {
 
 // ANCHOR: serve
 /// The accept loop: each client gets a thread of its own, which runs the handshake,
-/// so a slow or hostile client holds its own thread only. With `count`, stop after
-/// that many clients and wait for their threads.
+/// so a slow or hostile client holds its own thread only. `Serving` starts the threads
+/// and, on SIGINT/SIGTERM, ends the loop and lets the clients in progress finish. With
+/// `count`, stop after that many clients. Either way, wait for every client's thread.
 func serve(_ listener: TLSListener, count: Int?, report: @escaping @Sendable (Outcome) -> Void) {
-    // BEGIN SOLUTION: accept clients in a loop and give each a BackgroundThread of its own that reports hello(connection), so the handshake runs there, never in the accept loop; a failed accept is reported and the loop goes on; with count, stop after count clients and join their threads § The server
-    var threads: [BackgroundThread] = []
+    // BEGIN SOLUTION: accept clients in a loop (listener.accept(reporting:) waits out a lack of descriptors) and start each on a thread of its own with Serving, which reports hello(connection), so the handshake runs there, never in the accept loop; with count, stop after count clients; finish() waits for them § The server
+    let connections = Serving(listener.listener)
+    defer { connections.finish() }
     var accepted = 0
     while count.map({ accepted < $0 }) ?? true {
         let connection: TLSConnection
-        do { connection = try listener.accept() } catch {
-            report(.failed("\(error)"))  // the listener's trouble (EMFILE…): log it, keep going
-            Thread.sleep(forTimeInterval: 0.01)
-            continue
+        do {
+            connection = try listener.accept { error, retryIn in
+                report(.failed(retryIn > .zero ? "\(error); retrying in \(shown(retryIn))" : "\(error)"))
+            }
+        } catch {
+            if !connections.isStopping { report(.failed("\(error)")) }  // the listener was closed
+            break
         }
         accepted += 1
-        let thread = BackgroundThread("client") { report(hello(connection)) }
-        if count != nil { threads.append(thread) }
+        connections.start("client", orElse: connection.close) { report(hello(connection)) }
     }
-    threads.forEach { $0.join() }
     // END SOLUTION
 }
 // ANCHOR_END: serve

@@ -263,17 +263,25 @@ public struct DNSMessage: Sendable, Equatable {
     // MARK: Answers
 
     // ANCHOR: addresses
+    /// The longest CNAME chain we follow. A reply is untrusted: one 64 KB datagram can hold
+    /// thousands of aliases. Real chains are short (Unbound allowed 8 hops, then 11 after a
+    /// real name needed 9; Knot Resolver allows 13), so 16 leaves room and still bounds the walk.
+    public static let maxCNAMEs = 16
+
     /// The addresses that answer `question`: start at its name, follow CNAME records
-    /// (each name at most once, so a CNAME loop ends), and take the records of the asked
-    /// type owned by the last name reached. Records about other names are ignored: a
-    /// server may only tell us about what we asked.
+    /// (each name at most once, so a CNAME loop ends, and at most `maxCNAMEs` of them), and
+    /// take the records of the asked type owned by the last name reached. Records about
+    /// other names are ignored: a server may only tell us about what we asked. The aliases
+    /// go in a dictionary first, so each step of the walk is one lookup, not a scan.
     public func addresses(answering question: DNSQuestion) -> (addresses: [IP], canonicalName: DNSName) {
         let inClass = answers.filter { $0.dnsClass == question.dnsClass }
+        var aliases: [DNSName: DNSName] = [:]  // owner → target; the first CNAME of a name counts
+        for record in inClass where record.type == .cname {
+            if case .name(let target) = record.data, aliases[record.name] == nil { aliases[record.name] = target }
+        }
         var name = question.name
         var visited: Set<DNSName> = [name]
-        while let alias = inClass.first(where: { $0.type == .cname && $0.name == name }),
-            case .name(let target) = alias.data, visited.insert(target).inserted
-        {
+        while visited.count <= DNSMessage.maxCNAMEs, let target = aliases[name], visited.insert(target).inserted {
             name = target
         }
         var found: [IP] = []

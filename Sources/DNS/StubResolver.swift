@@ -116,9 +116,13 @@ public struct StubResolver: Sendable {
             guard let header = DNSMessage.matchingHeader(datagram, query) else { continue }
             // A truncated reply may be cut anywhere, even inside a record: do not parse it.
             if header.truncated { return nil }
-            do { return try DNSMessage(parsing: datagram) } catch {
+            let reply: DNSMessage
+            do { reply = try DNSMessage(parsing: datagram) } catch {
                 throw failure(question, "cannot unmarshal DNS message")
             }
+            // The deadline covers reading the reply, not only waiting for it.
+            guard !deadline.hasPassed else { throw netFailure("read", .timeout) }
+            return reply
         }
     }
     // ANCHOR_END: udp

@@ -81,9 +81,11 @@ public final class LabProcess: @unchecked Sendable {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.terminationHandler = { [lock] _ in
+        // Weak: the process holds its handler, so a strong `self` here would be a cycle
+        // (LabProcess → Process → handler → LabProcess) and every run's output would leak.
+        process.terminationHandler = { [weak self, lock] _ in
             lock.withLock {
-                self.exited = true; lock.broadcast()
+                self?.exited = true; lock.broadcast()
             }
         }
         try process.run()
@@ -237,7 +239,7 @@ public final class LabProcess: @unchecked Sendable {
     }
 }
 
-/// Bytes for a trace: as a Swift string literal, cut to `limit` bytes.
+/// Bytes for a trace: quoted as Go's `%q` quotes them, cut to `limit` bytes.
 public func excerpt(_ bytes: [UInt8], limit: Int = 160) -> String {
     let text = quoted(Array(bytes.prefix(limit)))
     return bytes.count > limit ? text + "… (\(bytes.count) bytes)" : text

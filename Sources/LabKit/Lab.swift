@@ -24,7 +24,7 @@ public struct Lab: Sendable {
 
     /// Runs the lab's `main` and turns every error into the contract's exit code.
     public func run(_ main: (inout Arguments) throws -> Void) -> Never {
-        Signals.exitCleanlyOnTerminate()
+        Signals.install()
         var arguments = Arguments(lab: name, CommandLine.arguments.dropFirst())
         if arguments.has("--help") || arguments.has("-h") {
             say(usage)
@@ -32,7 +32,10 @@ public struct Lab: Sendable {
         }
         do {
             try main(&arguments)
+            if Signals.isStopping { Signals.waitForTheStop() }
             exitOnce(0)
+        } catch _ where Signals.isStopping {
+            Signals.waitForTheStop()  // the stop closed the listener: not an error to report
         } catch let error as UsageError {
             fail("\(name): \(error.message) (see \(name) --help)", Exit.usageError)
         } catch {
@@ -76,21 +79,83 @@ public func writeRaw(_ bytes: [UInt8]) {
     try? FileHandle.standardOutput.write(contentsOf: Data(bytes))
 }
 
-/// Bytes shown as a Swift string literal, so `\r\n` and other invisible bytes are visible.
+/// Bytes in quotes, as Go's `%q` writes them (`strconv.Quote`), so `\r\n` and every other
+/// byte a terminal would act on is visible: see `escaped`.
 public func quoted(_ bytes: [UInt8]) -> String {
-    var text = "\""
-    for byte in bytes {
-        switch byte {
+    "\"" + escaped(bytes) + "\""
+}
+
+/// Bytes as text, escaped as inside Go's `%q`: printable characters as they are (UTF-8
+/// decoded); `\"` and `\\`; `\n`, `\r`, `\t` and the other C escapes; any other control
+/// byte, and each byte that is not valid UTF-8, as `\xNN`; any other character that is not
+/// printable (a bidi override such as U+202E, a zero-width space) as `\uNNNN`. What a peer
+/// sends then cannot move the cursor, recolour the terminal or reverse the line.
+public func escaped(_ bytes: [UInt8]) -> String {
+    var text = ""
+    var index = 0
+    while index < bytes.count {
+        guard let (scalar, length) = decodeUTF8(bytes, at: index) else {
+            text += "\\x" + hex(UInt32(bytes[index]), width: 2)
+            index += 1
+            continue
+        }
+        index += length
+        switch scalar.value {
+        case 0x22: text += "\\\""
+        case 0x5C: text += "\\\\"
+        case 0x07: text += "\\a"
+        case 0x08: text += "\\b"
+        case 0x0C: text += "\\f"
         case 0x0A: text += "\\n"
         case 0x0D: text += "\\r"
         case 0x09: text += "\\t"
-        case 0x22: text += "\\\""
-        case 0x5C: text += "\\\\"
-        case 0x20..<0x7F: text += String(UnicodeScalar(byte))
-        default: text += "\\u{" + String(byte, radix: 16) + "}"
+        case 0x0B: text += "\\v"
+        case 0..<0x20, 0x7F: text += "\\x" + hex(scalar.value, width: 2)
+        case _ where isPrintable(scalar): text.unicodeScalars.append(scalar)
+        case 0..<0x10000: text += "\\u" + hex(scalar.value, width: 4)
+        default: text += "\\U" + hex(scalar.value, width: 8)
         }
     }
-    return text + "\""
+    return text
+}
+
+/// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols, and the ASCII space.
+private func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar == " " { return true }
+    switch scalar.properties.generalCategory {
+    case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format, .surrogate, .privateUse,
+        .unassigned:
+        return false
+    default:
+        return true
+    }
+}
+
+/// The character encoded at `bytes[start...]`, and its length; nil if the byte there does
+/// not begin a valid UTF-8 sequence (overlong forms and surrogates are invalid, as in Go).
+private func decodeUTF8(_ bytes: [UInt8], at start: Int) -> (Unicode.Scalar, Int)? {
+    let lead = bytes[start]
+    let (length, initial, minimum): (Int, UInt32, UInt32) =
+        switch lead {
+        case 0x00..<0x80: (1, UInt32(lead), 0)
+        case 0xC2..<0xE0: (2, UInt32(lead & 0x1F), 0x80)
+        case 0xE0..<0xF0: (3, UInt32(lead & 0x0F), 0x800)
+        case 0xF0..<0xF5: (4, UInt32(lead & 0x07), 0x10000)
+        default: (0, 0, 0)
+        }
+    guard length > 0, start + length <= bytes.count else { return nil }
+    var value = initial
+    for byte in bytes[start + 1..<start + length] {
+        guard byte & 0xC0 == 0x80 else { return nil }
+        value = value << 6 | UInt32(byte & 0x3F)
+    }
+    guard value >= minimum, let scalar = Unicode.Scalar(value) else { return nil }  // nil: a surrogate
+    return (scalar, length)
+}
+
+private func hex(_ value: UInt32, width: Int) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }
 
 /// How long something took, rounded to 0.1 ms and written as Go writes it (`250.1ms`).

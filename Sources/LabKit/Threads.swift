@@ -1,26 +1,51 @@
 // Blocking socket calls run on threads of their own, never on Swift concurrency's small
 // pool (two blocked tasks on a two-core machine would stop every other task).
 import Foundation
+import Sockets
 
 /// A thread running `body`, which another thread can wait for with `join()`. By the time
 /// `join()` returns, `body` and everything it captured (a connection, say) are released.
 public final class BackgroundThread: Sendable {
-    private let finished = DispatchSemaphore(value: 0)
+    private let finished: DispatchSemaphore
 
-    public init(_ name: String, _ body: @escaping @Sendable () -> Void) {
+    private init(finished: DispatchSemaphore) { self.finished = finished }
+
+    /// Starts `body` on a thread of its own, or throws when the system will not start one
+    /// (`EAGAIN`: a thread or process limit, such as RLIMIT_NPROC or a container's pids
+    /// limit). A server refuses that connection (see `Serving.start`).
+    /// `afterward` runs on the new thread once `body` has returned and been released.
+    public static func start(
+        _ name: String, afterward: (@Sendable () -> Void)? = nil, _ body: @escaping @Sendable () -> Void
+    ) throws(SystemError) -> BackgroundThread {
+        let finished = DispatchSemaphore(value: 0)
         let work = Work(body)
-        let thread = Thread { [work, finished] in
+        try SystemThread.start {
             work.run()
             finished.signal()
+            afterward?()
         }
-        thread.name = name
-        thread.start()
+        return BackgroundThread(finished: finished)
+    }
+
+    /// A thread that must run (a demo's server or client, the signal watcher): a failed
+    /// start is logged and tried again, after 5 ms doubling up to 1 s.
+    public convenience init(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        var pause = Duration.milliseconds(5)
+        while true {
+            do {
+                self.init(finished: try BackgroundThread.start(name, body).finished)
+                return
+            } catch {
+                warn("cannot start thread \(name): \(error); retrying in \(shown(pause))")
+                Poll.sleep(pause)
+                pause = min(pause * 2, .seconds(1))
+            }
+        }
     }
 
     public func join() { finished.wait() }
 
-    /// Holds the body until it has run, then lets go of it (the Thread object itself may
-    /// keep its closure a little longer than the thread runs).
+    /// Holds the body until it has run, then lets go of it, before `join()` can return.
     private final class Work: @unchecked Sendable {  // touched by the new thread only
         private var body: (@Sendable () -> Void)?
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -30,38 +55,3 @@ public final class BackgroundThread: Sendable {
         }
     }
 }
-
-/// Stops a server role on SIGINT or SIGTERM with exit status 0, as the contract asks.
-/// The handler only writes one byte to a pipe (about all a signal handler may safely do);
-/// a thread reading the pipe does the exiting. Blocking the signals and taking them with
-/// `sigwait` would be neater, but a blocked signal stays blocked in every program the lab
-/// starts (`openssl`, say), which then ignores Ctrl-C; a handler is reset by `exec`.
-enum Signals {
-    static func exitCleanlyOnTerminate() {
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { return }
-        // Whoever started us may have blocked these (a test runner's thread, say): unblock
-        // them here, first, so that every thread and every program we start inherits that.
-        var terminating = sigset_t()
-        sigemptyset(&terminating)
-        sigaddset(&terminating, SIGINT)
-        sigaddset(&terminating, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &terminating, nil)
-        signalPipe = ends[1]
-        for signal in [SIGINT, SIGTERM] {
-            _ = Foundation.signal(signal) { _ in
-                var byte: UInt8 = 1
-                _ = write(signalPipe, &byte, 1)
-            }
-        }
-        let readEnd = ends[0]
-        _ = BackgroundThread("signals") {
-            var byte: UInt8 = 0
-            while read(readEnd, &byte, 1) < 0 && errno == EINTR {}
-            exitOnce(0)
-        }
-    }
-}
-
-/// The pipe's write end, for the signal handler: set once, before any handler is installed.
-nonisolated(unsafe) private var signalPipe: Int32 = -1

@@ -62,14 +62,19 @@ extension Duration {
                 throw DurationError(
                     description: "time: unknown unit \(Duration.quote(unitName)) in duration \(Duration.quote(text))")
             }
+            // Every step is checked: `2^63ns2^63ns` would wrap a plain sum back to 0 (Go 1.19
+            // accepts it as 0s that way; we refuse it) or trap in Swift.
             guard whole <= limit / unit else { throw fail() }
             var value = whole * unit
             if fraction > 0 {
-                value += UInt64(Double(fraction) * (Double(unit) / scale))  // truncated, as Go does
-                guard value <= limit else { throw fail() }
+                let part = UInt64(Double(fraction) * (Double(unit) / scale))  // truncated, as Go does
+                let (sum, overflow) = value.addingReportingOverflow(part)
+                guard !overflow, sum <= limit else { throw fail() }
+                value = sum
             }
-            total += value
-            guard total <= limit else { throw fail() }
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow, sum <= limit else { throw fail() }
+            total = sum
         }
         guard negative || total < limit else { throw fail() }
         self = .nanoseconds(negative ? Int64(truncatingIfNeeded: 0 &- total) : Int64(total))
@@ -98,14 +103,17 @@ extension Duration {
     }
 
     /// This duration rounded to a multiple of `unit`, halves away from zero (Go's `Round`).
+    /// A result past ±292 years saturates, as in Go (the fuzzer found `Int64.max` trapping).
     public func rounded(to unit: Duration) -> Duration {
         let step = unit.nanoseconds
         guard step > 0 else { return self }
         let value = nanoseconds
         let remainder = value % step
-        let down = value - remainder
-        if abs(remainder) * 2 >= step { return .nanoseconds(down + (value < 0 ? -step : step)) }
-        return .nanoseconds(down)
+        let down = value - remainder  // toward zero: never overflows
+        // Go's lessThanHalf, in unsigned arithmetic so that doubling cannot overflow.
+        guard remainder.magnitude + remainder.magnitude >= step.magnitude else { return .nanoseconds(down) }
+        let (away, overflow) = value < 0 ? down.subtractingReportingOverflow(step) : down.addingReportingOverflow(step)
+        return .nanoseconds(overflow ? (value < 0 ? .min : .max) : away)
     }
 
     /// Go's `Duration.String`: `0s`, `1.5µs`, `250ms`, `1m30s`, `2h0m0.5s`.

@@ -153,6 +153,35 @@
         }
         // ANCHOR_END: tcp-info
     }
+    /// A detached POSIX thread, for the labs' `BackgroundThread`. Foundation's `Thread.start`
+    /// drops `pthread_create`'s error, so under a thread or process limit (`EAGAIN`) the body
+    /// would silently never run; here the caller learns of it and can act (close the
+    /// connection the thread was for, say).
+    public enum SystemThread {
+        public static func start(_ body: @escaping @Sendable () -> Void) throws(SystemError) {
+            let context = Unmanaged.passRetained(Body(body)).toOpaque()
+            var attributes = pthread_attr_t()
+            pthread_attr_init(&attributes)
+            defer { pthread_attr_destroy(&attributes) }
+            pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+            var thread = pthread_t()
+            let status = pthread_create(
+                &thread, &attributes,
+                { context in
+                    Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+                    return nil
+                }, context)
+            guard status == 0 else {
+                Unmanaged<Body>.fromOpaque(context).release()
+                throw SystemError(call: "pthread_create", code: status)
+            }
+        }
+
+        private final class Body {
+            let run: @Sendable () -> Void
+            init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+        }
+    }
 #endif
 
 // MARK: - Event queue (Linux): epoll, eventfd, the descriptor limit

@@ -24,11 +24,18 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
         var broken = false
         var closed = false
         var closedWithoutCloseNotify = false
+        /// Called once, when the handshake ends or the connection closes: a listener's slot.
+        var onHandshakeEnd: (@Sendable () -> Void)?
     }
 
     /// The server's side of an accepted connection. The handshake happens on first use.
-    public static func server(_ connection: Connection, _ context: TLSContext) throws(TLSError) -> TLSConnection {
-        try TLSConnection(connection, context, host: nil)
+    /// `onHandshakeEnd` runs once, when the handshake ends (either way) or the connection closes.
+    public static func server(
+        _ connection: Connection, _ context: TLSContext, onHandshakeEnd: (@Sendable () -> Void)? = nil
+    ) throws(TLSError) -> TLSConnection {
+        let tls = try TLSConnection(connection, context, host: nil)
+        tls.state.withLock { $0.onHandshakeEnd = onHandshakeEnd }
+        return tls
     }
 
     /// The client's side. `host` is the server's name or IP address: the certificate must
@@ -96,6 +103,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
     /// `deadline`, if that comes first) with `i/o timeout`.
     public func handshake(until deadline: Deadline? = nil) throws(NetError) {
         if isHandshakeComplete { return }
+        defer { endHandshake() }
         // Zero means no limit, as for every timeout in Go.
         let timeout = context.config.handshakeTimeout
         let limit = timeout == .zero ? deadline : min(deadline ?? .after(timeout), .after(timeout))
@@ -103,6 +111,14 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             SSL_do_handshake(ssl)
         }
         if result == 0 { throw failure("handshake", .other("tls: the peer sent close_notify during the handshake")) }
+    }
+
+    private func endHandshake() {
+        let action = state.withLock { state in
+            defer { state.onHandshakeEnd = nil }
+            return state.onHandshakeEnd
+        }
+        action?()
     }
 
     public var isHandshakeComplete: Bool { locked { SSL_is_init_finished(ssl) == 1 } }
@@ -182,6 +198,7 @@ public final class TLSConnection: @unchecked Sendable {  // every use of `ssl` h
             return (!state.closed, state.broken)
         }
         guard first else { return false }
+        defer { endHandshake() }
         if !broken {
             _ = try? drive("close", until: .after(.seconds(1))) { ssl, _ in
                 guard SSL_is_init_finished(ssl) == 1 else { return 1 }

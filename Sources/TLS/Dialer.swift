@@ -1,5 +1,6 @@
 // Go's `tls.Dialer` and `tls.Listen`: the plain TCP versions from the Sockets module,
 // with a TLS connection on top.
+import Dispatch
 import Sockets
 
 // ANCHOR: dialer
@@ -34,17 +35,45 @@ public struct TLSDialer: Sendable {
 public final class TLSListener: Sendable {
     public let listener: Listener
     public let context: TLSContext
+    /// At most this many connections accepted and not yet through their handshake. Each
+    /// holds a thread and a descriptor for up to the handshake timeout, so a flood of
+    /// clients that connect and say nothing would otherwise take every descriptor and
+    /// thread from the good ones. Past the bound, `accept(reporting:)` waits for a slot and
+    /// new clients wait in the kernel's backlog. 64 is far more handshakes than two cores
+    /// run at once (a few thousand a second each), and far fewer than a descriptor limit.
+    public let maxHandshakes: Int
+    private let handshakeSlots: DispatchSemaphore
 
     /// Go's `tls.Listen(network, address, config)`.
-    public init(_ network: String, _ hostPort: String, _ context: TLSContext) throws(NetError) {
+    public init(_ network: String, _ hostPort: String, _ context: TLSContext, maxHandshakes: Int = 64)
+        throws(NetError)
+    {
         listener = try Listener(network, hostPort)
         self.context = context
+        self.maxHandshakes = max(1, maxHandshakes)
+        handshakeSlots = DispatchSemaphore(value: self.maxHandshakes)
     }
 
     public var address: Address { listener.address }
 
     public func accept() throws -> TLSConnection {
         try TLSConnection.server(try listener.accept(), context)
+    }
+
+    /// For a server that must keep serving: `Listener.accept(reporting:)` (a failed
+    /// connection skipped, a lack of descriptors waited out, 5 ms doubling up to 1 s), with
+    /// at most `maxHandshakes` handshakes under way: each connection holds a slot until its
+    /// handshake ends, either way, or it is closed.
+    public func accept(reporting report: (NetError, _ retryIn: Duration) -> Void) throws -> TLSConnection {
+        handshakeSlots.wait()
+        do {
+            let tcp = try listener.accept(reporting: report)
+            return try TLSConnection.server(
+                tcp, context, onHandshakeEnd: { [handshakeSlots] in handshakeSlots.signal() })
+        } catch {
+            handshakeSlots.signal()
+            throw error
+        }
     }
 
     public func close() { listener.close() }

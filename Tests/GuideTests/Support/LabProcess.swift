@@ -22,10 +22,17 @@ final class RunningLab: @unchecked Sendable {
     private var streamsOpen = 2
     private var finished: Bool { streamsOpen == 0 }
 
-    /// Starts `name` with `arguments` and waits (up to 30 s) for its first line.
-    init(_ name: String, _ arguments: [String]) async throws {
-        process.executableURL = Paths.lab(name)
-        process.arguments = arguments
+    /// Starts `name` with `arguments` and waits (up to 30 s) for its first line. With a
+    /// `launcher` (`["/usr/bin/prlimit", "--nofile=20"]`), that command runs the lab: it
+    /// must `exec` it, so that `process` is the lab itself.
+    init(_ name: String, _ arguments: [String], launcher: [String] = []) async throws {
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = launcher.dropFirst() + [Paths.lab(name).path] + arguments
+        } else {
+            process.executableURL = Paths.lab(name)
+            process.arguments = arguments
+        }
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice

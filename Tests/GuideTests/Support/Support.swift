@@ -72,3 +72,10 @@ func eventually(within timeout: Duration = .seconds(5), _ condition: @escaping @
         return true
     }
 }
+
+/// `make sanitize` sets SANITIZED=1: everything runs several times slower under a
+/// sanitizer, and ASan holds freed memory in quarantine, so memory growth means nothing.
+let sanitized = ProcessInfo.processInfo.environment["SANITIZED"] != nil
+
+/// A time bound for a test: as given, or five times as long under a sanitizer.
+func generous(_ bound: Duration) -> Duration { sanitized ? bound * 5 : bound }
