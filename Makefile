@@ -105,7 +105,7 @@ SMOKE_SECONDS ?= 4
 SWIFTC ?= swiftc
 FUZZ_DIR := .build-fuzz
 FUZZ_TARGETS := dns-message address duration
-FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_DIR) -L $(FUZZ_DIR)
+FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -I $(FUZZ_DIR) -I Sources/CLinux -L $(FUZZ_DIR)
 fuzz_modules_dns-message := DNS Sockets
 fuzz_modules_address := Sockets
 fuzz_modules_duration := Sockets
