@@ -59,9 +59,10 @@ let package = Package(
         // The system's OpenSSL (headers from Debian's libssl-dev), and TLS built on it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLS", dependencies: ["COpenSSL", "Sockets"]),
-        // HTTP/1.1's message heads (RFC 9112), read with limits, and files served from a root
+        // HTTP/1.1's message heads (RFC 9112), read with limits through chapter 10's
+        // BufferedReader, and files served from a root
         // that no request path escapes: lab 13's server and client.
-        .target(name: "HTTP"),
+        .target(name: "HTTP", dependencies: ["Sockets"]),
         // A throwaway certificate authority made with the `openssl` command, for demos and tests.
         .target(name: "TestPKI"),
         // The literate mechanism: listings included from sources, transcripts checked against runs.

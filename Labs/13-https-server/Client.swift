@@ -36,7 +36,7 @@ let maxBodyBytes = 64 * 1024 * 1024
 /// One TLS connection to a server, and requests on it one after another.
 final class HTTPClient {
     let connection: TLSConnection
-    private let reader: LineReader
+    private let reader: BufferedReader
     private let host: String
 
     init(_ address: WebAddress, caFile: String?) throws {
@@ -45,7 +45,7 @@ final class HTTPClient {
         config.nextProtos = ["http/1.1"]
         connection = try TLSDialer(config: config, timeout: .seconds(10)).dial("tcp", address.hostPort)
         host = address.authority
-        reader = LineReader { [connection] buffer in try connection.read(into: &buffer) }
+        reader = BufferedReader(connection)
     }
 
     deinit { connection.close() }

@@ -74,11 +74,11 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
         log.failure("\(peer): \(error)")
         return
     }
-    let reader = LineReader { buffer in try connection.read(into: &buffer) }
+    let reader = BufferedReader(connection)
     var served = 0
     while true {
         connection.setReadDeadline(.after(settings.idleTimeout))
-        do { guard try reader.fill() else { break } } catch { break }  // closed or idle: nothing to answer
+        do { guard try reader.waitForByte() else { break } } catch { break }  // closed or idle: nothing to answer
         let answer: Answer
         var head: RequestHead?
         do {
@@ -114,7 +114,7 @@ func serveConnection(_ connection: TLSConnection, _ settings: ServerSettings, lo
 /// arriving. Closing with those bytes unread makes the kernel send a reset, and a reset can
 /// destroy our error response before the client has read it. So, like Go's server, read and
 /// drop what comes for a moment, bounded in bytes and time, before closing.
-func drain(_ reader: LineReader, _ connection: TLSConnection) {
+func drain(_ reader: BufferedReader, _ connection: TLSConnection) {
     connection.setReadDeadline(.after(.milliseconds(500)))
     var dropped = 0
     while dropped < 1 << 20, let bytes = try? reader.read(upTo: 65_536), !bytes.isEmpty { dropped += bytes.count }
@@ -124,7 +124,9 @@ func drain(_ reader: LineReader, _ connection: TLSConnection) {
 // ANCHOR: read-head
 /// A request has begun (its first byte is in): from now on the whole head must arrive
 /// within the header timeout, and stay within the limits, or the client gets an error status.
-func readHead(_ reader: LineReader, _ connection: TLSConnection, _ settings: ServerSettings) throws -> RequestHead? {
+func readHead(
+    _ reader: BufferedReader, _ connection: TLSConnection, _ settings: ServerSettings
+) throws -> RequestHead? {
     // BEGIN SOLUTION: bound the rest of the head by the header timeout (a read deadline on the connection), then read it with RequestHead.read and the server's limits § One connection, many requests
     connection.setReadDeadline(.after(settings.headerTimeout))
     return try RequestHead.read(from: reader, limits: settings.limits)
@@ -134,7 +136,7 @@ func readHead(_ reader: LineReader, _ connection: TLSConnection, _ settings: Ser
 
 /// A body on a GET is allowed and means nothing: read it and drop it, up to a limit, so the
 /// next request starts where it should. Chunked bodies we do not read at all.
-func discardBody(of head: RequestHead, _ reader: LineReader, _ settings: ServerSettings) throws {
+func discardBody(of head: RequestHead, _ reader: BufferedReader, _ settings: ServerSettings) throws {
     if !head.values("transfer-encoding").isEmpty {
         throw RequestError(.notImplemented, "request bodies in Transfer-Encoding are not read here")
     }

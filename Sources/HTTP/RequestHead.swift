@@ -1,7 +1,9 @@
 // A request's head (RFC 9112 §3, §5): the request line, then header fields, then an empty
 // line. Everything in it comes from a peer we do not trust, so every part is bounded: the
 // request line's length, the head's total bytes, the number of fields; and everything that
-// is not well-formed is refused with a 400, never guessed at.
+// is not well-formed is refused with a 400, never guessed at. The lines come from chapter
+// 10's `BufferedReader`, over a TLS connection as over a plain one.
+import Sockets
 
 /// How much of a head this server reads before it refuses (Go: `http.Server`'s
 /// `MaxHeaderBytes`; the time limit, `ReadHeaderTimeout`, is the server's, on its deadline).
@@ -44,19 +46,27 @@ public struct RequestHead: Sendable, Equatable {
 
     // ANCHOR: read
     /// Reads one head. nil: the stream ended cleanly before a request began (a client done
-    /// with a kept-alive connection). Throws `RequestError` for a head the server refuses.
-    public static func read(from reader: LineReader, limits: HeadLimits = HeadLimits()) throws -> RequestHead? {
+    /// with a kept-alive connection). Throws `RequestError` for a head the server refuses,
+    /// and the connection's `NetError` (a timeout, a reset) when reading itself fails.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public static func read(from reader: BufferedReader, limits: HeadLimits = HeadLimits()) throws -> RequestHead? {
         var used = 0
+        /// A line of at most `limit` bytes, its CRLF counted (so `maxLength` is 2 less).
         func line(_ limit: Int, _ tooLong: RequestError) throws -> [UInt8]? {
             do {
-                guard let line = try reader.readLine(limit: min(limit, limits.headBytes - used)) else { return nil }
+                guard let line = try reader.readLine(maxLength: min(limit, limits.headBytes - used) - 2) else {
+                    return nil
+                }
                 used += line.count + 2
                 return line
-            } catch LineReader.Failure.lineTooLong {
-                let overHead = limit > limits.headBytes - used
-                throw overHead ? RequestError(.headersTooLarge, "head over \(limits.headBytes) bytes") : tooLong
-            } catch LineReader.Failure.endInsideLine {
-                throw RequestError(.badRequest, "the connection ended inside the head")
+            } catch {
+                switch reader.lineFailure {
+                case .tooLong?:
+                    let overHead = limit > limits.headBytes - used
+                    throw overHead ? RequestError(.headersTooLarge, "head over \(limits.headBytes) bytes") : tooLong
+                case .endedInside?: throw RequestError(.badRequest, "the connection ended inside the head")
+                case nil: throw error
+                }
             }
         }
         // RFC 9112 §2.2: a server SHOULD ignore empty lines before the request line.

@@ -1,5 +1,6 @@
 // A response's head (RFC 9112 §4): `HTTP/1.1 200 OK`, header fields, an empty line. The
 // server writes it; the client reads it, bounded like a request's head.
+import Sockets
 
 public struct ResponseHead: Sendable {
     public let status: Status
@@ -32,10 +33,11 @@ public struct ResponseHead: Sendable {
     }
 
     /// Reads a response's head, as a client: the status line, then the fields.
-    public static func read(from reader: LineReader, limits: HeadLimits = HeadLimits()) throws -> ResponseHead {
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public static func read(from reader: BufferedReader, limits: HeadLimits = HeadLimits()) throws -> ResponseHead {
         var used = 0
         func line() throws -> [UInt8] {
-            guard let line = try reader.readLine(limit: limits.headBytes - used) else {
+            guard let line = try reader.readLine(maxLength: limits.headBytes - used - 2) else {
                 throw RequestError(.badRequest, "the server closed the connection before a response")
             }
             used += line.count + 2

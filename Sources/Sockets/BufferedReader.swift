@@ -1,6 +1,6 @@
 // Go's `bufio.Reader` and `io.ReadFull` for a connection: one `read` returns whatever has
 // arrived, which is rarely one message, so a reader keeps what it has read in a buffer and
-// hands it out in the pieces a protocol wants: exactly N bytes, or one line.
+// hands it out in the pieces a protocol wants: exactly N bytes, one line, or what has come.
 
 /// What a `BufferedReader` reads from: a connection, plain (`Connection`) or TLS. Go's
 /// `io.Reader`, with the connection's way of naming an error.
@@ -37,6 +37,16 @@ public final class BufferedReader {
     /// Bytes read from the source and not yet handed out.
     public var buffered: Int { pending.count - start }
 
+    /// How a `readLine` failed when the source itself did not: a protocol that answers the
+    /// two differently (HTTP: 414 or 431 for a line too long, 400 for a head cut short)
+    /// reads `lineFailure` after catching the error, whose text stays Go's.
+    public enum LineFailure: Sendable, Equatable {
+        case tooLong
+        case endedInside
+    }
+    /// Why the last `readLine` threw; nil when it returned, or when the source's read failed.
+    public private(set) var lineFailure: LineFailure?
+
     // ANCHOR: read-full
     /// Go's `io.ReadFull`: exactly `count` bytes, however many reads they take. nil: the
     /// stream ended cleanly before the first byte (Go's `io.EOF`). Ending after some of them
@@ -59,6 +69,7 @@ public final class BufferedReader {
     /// sends `\n` cannot make us buffer without end; EOF inside a line is `unexpected EOF`.
     @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
     public func readLine(maxLength: Int) throws(NetError) -> [UInt8]? {
+        lineFailure = nil
         var searched = 0  // bytes already known to hold no `\n`
         while true {
             if let newline = pending[(start + searched)...].firstIndex(of: 0x0A) {
@@ -72,12 +83,29 @@ public final class BufferedReader {
             guard searched <= maxLength + 1 else { break }
             guard try fill(atLeast: 1) else {
                 if buffered == 0 { return nil }
+                lineFailure = .endedInside
                 throw source.readFailure("unexpected EOF")
             }
         }
+        lineFailure = .tooLong
         throw source.readFailure("line longer than \(maxLength) bytes")
     }
     // ANCHOR_END: read-line
+
+    /// Go's `Read` on a `bufio.Reader`: up to `count` bytes, what is buffered first, else
+    /// one read of the source. [] at EOF. For a body read by its length, piece by piece.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public func read(upTo count: Int) throws(NetError) -> [UInt8] {
+        if buffered == 0, try !fill(atLeast: 1) { return [] }
+        return take(min(count, buffered), skipping: 0)
+    }
+
+    /// Waits until at least one byte is buffered, reading nothing more if one is. false: the
+    /// stream ended first. A server waits so between requests, under its idle timeout.
+    @available(*, noasync, message: "it blocks the calling thread: call it from a Thread, not from a task")
+    public func waitForByte() throws(NetError) -> Bool {
+        buffered > 0 ? true : try fill(atLeast: 1)
+    }
 
     /// Hands out `count` bytes, then drops `skipping` more (a line's end).
     private func take(_ count: Int, skipping: Int) -> [UInt8] {

@@ -2,18 +2,33 @@
 // enforced with its status, and a root that no path leaves.
 import Foundation
 import HTTP
+import Sockets
 import Testing
 
-/// A reader over `bytes`, handed out `chunk` bytes per read, as a network would.
-func reader(_ text: String, chunk: Int = 7) -> LineReader {
-    nonisolated(unsafe) var rest = Array(text.utf8)[...]
-    return LineReader { buffer in
+/// A stream that hands out `text` at most `chunk` bytes per read, as a network would, then EOF.
+final class Chunks: ByteReader {
+    private var rest: ArraySlice<UInt8>
+    private let chunk: Int
+
+    init(_ text: String, chunk: Int) {
+        rest = Array(text.utf8)[...]
+        self.chunk = chunk
+    }
+
+    func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
         let count = min(chunk, rest.count, buffer.count)
-        for index in 0..<count { buffer[index] = rest[rest.startIndex + index] }
+        buffer.replaceSubrange(0..<count, with: rest.prefix(count))
         rest = rest.dropFirst(count)
         return count
     }
+
+    func readFailure(_ reason: String) -> NetError {
+        NetError(op: "read", network: "test", remote: nil, reason: .other(reason))
+    }
 }
+
+/// Chapter 10's reader over `text`, as the server reads a connection.
+func reader(_ text: String, chunk: Int = 7) -> BufferedReader { BufferedReader(Chunks(text, chunk: chunk)) }
 
 func refusal(_ text: String, limits: HeadLimits = HeadLimits()) -> RequestError? {
     do {
@@ -62,6 +77,36 @@ func refusal(_ text: String, limits: HeadLimits = HeadLimits()) -> RequestError?
             #expect(refusal(text)?.status.code == status, "\(text.prefix(60).debugDescription)")
         }
         #expect(refusal("GET / HTTP/1.1\r\nHost: x\r\n" + String(repeating: "A: b\r\n", count: 99) + "\r\n") == nil)
+    }
+
+    @Test func aTimeoutInsideTheHeadIsTheConnectionsErrorNotA400() throws {
+        /// Part of a head, then the read deadline passes: the server answers that with 408.
+        final class Stalls: ByteReader {
+            var sent = false
+            func read(into buffer: inout [UInt8]) throws(NetError) -> Int {
+                guard !sent else { throw NetError(op: "read", network: "test", remote: nil, reason: .timeout) }
+                sent = true
+                let part = Array("GET / HTTP/1.1\r\nHo".utf8)
+                buffer.replaceSubrange(0..<part.count, with: part)
+                return part.count
+            }
+            func readFailure(_ reason: String) -> NetError {
+                NetError(op: "read", network: "test", remote: nil, reason: .other(reason))
+            }
+        }
+        do {
+            _ = try RequestHead.read(from: BufferedReader(Stalls()))
+            Issue.record("a head cut off by a timeout was accepted")
+        } catch let error as NetError {
+            #expect(error.isTimeout)
+        }
+    }
+
+    @Test func aBodyAfterTheHeadIsReadFromTheSameBuffer() throws {
+        let stream = reader("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET", chunk: 4096)
+        _ = try #require(try RequestHead.read(from: stream))
+        #expect(try stream.read(upTo: 100) == Array("helloGET".utf8), "what was buffered, and no more reads")
+        #expect(try stream.read(upTo: 100) == [] && !(try stream.waitForByte()))
     }
 
     @Test func theHeadLimitCountsEveryLine() {

@@ -235,7 +235,19 @@ let framingPython = """
             #expect("\(error)".hasSuffix("line longer than 64 bytes"))
         }
         #expect(reader.reads < 20, "it kept reading: \(reader.reads) reads")
+        #expect(reader.lineFailure == .tooLong)
         let cut = BufferedReader(Script([bytes("no newline")]))
         #expect(throws: NetError.self) { try cut.readLine(maxLength: 64) }
+        #expect(cut.lineFailure == .endedInside)
+    }
+
+    @Test func readUpToHandsOutWhatIsBufferedBeforeReadingAgain() throws {
+        let reader = BufferedReader(Script([bytes("line\nab"), bytes("cdef")]))
+        #expect(try reader.readLine(maxLength: 8) == bytes("line") && reader.lineFailure == nil)
+        #expect(try reader.read(upTo: 10) == bytes("ab"), "the buffer's 2 bytes, not a wait for 10")
+        #expect(try reader.waitForByte() && reader.buffered == 4)
+        #expect(try reader.read(upTo: 3) == bytes("cde"))
+        #expect(try reader.read(upTo: 3) == bytes("f"))
+        #expect(try reader.read(upTo: 3) == [] && !(try reader.waitForByte()))
     }
 }
