@@ -152,15 +152,10 @@ test-programs:
 # about our transcriptions of its snippets that do not compile (Chapters/go/). Without Go,
 # those checks are skipped.
 go-toolchain:
-	@command -v go >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing golang-go (Go, for the comparisons with the source's programs)"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go) >/dev/null 2>&1 \
-				|| echo "could not install golang-go"; \
-		else echo "Go is not installed (apt-get install golang-go)"; fi; }
+	$(call install-program,go,golang-go,the comparisons with the source's Go programs)
 
 # Installs Debian package $(2) when command $(1) is missing and we can (root, apt-get);
-# otherwise says what $(3) will lack. Used for the book's tools and the browser.
+# otherwise says what $(3) will lack.
 define install-program
 	@command -v $(1) >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -261,12 +256,7 @@ c10k: openssl-headers
 
 # iperf3, the reference for make bench's bulk throughput.
 iperf3:
-	@command -v iperf3 >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing iperf3 (the reference for make bench's bulk throughput)"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3) >/dev/null 2>&1 \
-				|| echo "could not install iperf3"; \
-		else echo "iperf3 is not installed (apt-get install iperf3)"; fi; }
+	$(call install-program,iperf3,iperf3,make bench's bulk-throughput reference)
 
 # The servers in release builds, each against a Go program doing the same work, iperf3 and
 # `openssl s_server`, measured in turns (A B A B) by one load generator; ratios, and the
