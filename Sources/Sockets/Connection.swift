@@ -10,12 +10,14 @@ public final class Connection: Sendable {
     public let remoteAddress: Address?
     private let deadlines = Mutex<(read: Deadline?, write: Deadline?)>((nil, nil))
 
-    /// Wraps a connected, blocking socket.
-    public init(socket: Socket, network: String) {
+    /// Wraps a connected, blocking socket. `remote` is who `accept` said it was from: a peer
+    /// that reset the connection while it waited in the accept queue leaves `getpeername`
+    /// nothing to say, but accept still knew.
+    public init(socket: Socket, network: String, remote: Address? = nil) {
         self.socket = socket
         self.network = network
         localAddress = try? socket.localAddress()
-        remoteAddress = try? socket.remoteAddress()
+        remoteAddress = remote ?? (try? socket.remoteAddress())
     }
 
     /// After `deadline`, a read waiting for data fails with `i/o timeout`. nil: wait forever.

@@ -46,8 +46,8 @@ public final class Listener: Sendable {
     public func accept() throws(NetError) -> Connection {
         while true {
             do {
-                if case .done(let (connection, _)) = try socket.accept() {
-                    return Connection(socket: connection, network: network)
+                if case .done(let (connection, peer)) = try socket.accept() {
+                    return Connection(socket: connection, network: network, remote: peer)
                 }
                 _ = try socket.wait(for: .readable, until: nil)  // only if someone made us nonblocking
             } catch {
