@@ -104,7 +104,7 @@ public final class Course: Sendable {
         return
             (finished.killed
             ? "swift build took longer than \(seconds(limit)) and was stopped"
-            : "swift build --product \(product) failed:")
+            : "swift build\(product.map { " --product \($0)" } ?? "") failed:")
             + "\n" + shown.map { "  " + $0 }.joined(separator: "\n")
     }
 

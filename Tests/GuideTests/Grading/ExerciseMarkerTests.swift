@@ -147,7 +147,9 @@ import Testing
             Grader(binaries: URL(fileURLWithPath: "/bin")).run(
                 hang, executable: URL(fileURLWithPath: "/bin/sleep"), chapter: "Chapters/x.md")
         }
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Well before the body's 30 s: the grader moved on at the limit (a loaded machine has
+        // been seen to take 12 s to start, kill and reap the process, so no tighter bound).
+        #expect(ContinuousClock.now - start < .seconds(25))
         #expect(result.status == .timeout)
         #expect(result.points == 0 && result.possible == 5)
         #expect(result.message.contains("$ sleep 60") && result.message.contains("started sleep 60"))
