@@ -1,5 +1,7 @@
-// The event-loop server: every method runs on the loop's one thread, called back by the
-// loop when a descriptor is ready or a timer is due. No call here may block.
+// The event-loop server: one `Server` per event loop, and every method of it runs on that
+// loop's one thread, called back when a descriptor is ready or a timer is due. No call
+// here may block. The first loop's server accepts for all of them and hands each new
+// connection to the loops in turn; a connection stays on its loop until it closes.
 import EventLoop
 import LabKit
 import Sockets
@@ -8,10 +10,13 @@ import Synchronization
 /// What the server sends every client: the source's greeting, in one write this time.
 nonisolated var greeting: [UInt8] { Array("Hello World!\r\n".utf8) }
 
-/// Counts other threads may read (the demo watches them from its own thread).
+/// What the loops' servers share, so any thread may read it (the demo watches it from its
+/// own): connections accepted and not yet finished, connections done, and whether the
+/// acceptor has taken its last (--count).
 final class ServerCounts: Sendable {
     let open = Atomic<Int>(0)
     let done = Atomic<Int>(0)
+    let acceptedAll = Atomic<Bool>(false)
 }
 
 /// One client's state: the bytes it is owed, and what it is waiting for.
@@ -35,7 +40,9 @@ final class Client {
 
 /// The loop keeps the server alive: each handler and timer it holds refers to the server,
 /// and once the last one is gone (every client done, the listener closed), so is the server.
-final class Server {
+/// Only its own loop's thread touches it (other loops reach it through `loop.execute`):
+/// the compiler cannot check that, hence `@unchecked`.
+final class Server: @unchecked Sendable {
     /// A client that does not read what it is owed for this long is dropped; so is one that
     /// keeps its end open this long after the greeting (without --echo). Ten thousand idle
     /// clients holding echo connections are fine: only a stalled write has a deadline.
@@ -50,14 +57,23 @@ final class Server {
     let echo: Bool
     let limit: Int?
     let counts: ServerCounts
+    /// Every loop of the server, this one included: stopped together after --count.
+    let loops: [EventLoop]
+    /// The servers of all the loops, for the acceptor to hand connections to in turn
+    /// (empty: this loop serves every connection itself).
+    var peers: [Server] = []
     private var clients: [Int32: Client] = [:]
     private var accepted = 0
     private var pause = Duration.zero
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    init(_ listener: Listener, loop: EventLoop, echo: Bool, limit: Int?, counts: ServerCounts = ServerCounts()) {
+    init(
+        _ listener: Listener, loop: EventLoop, echo: Bool, limit: Int?, counts: ServerCounts = ServerCounts(),
+        loops: [EventLoop]? = nil
+    ) {
         self.listener = listener
         self.loop = loop
+        self.loops = loops ?? [loop]
         self.echo = echo
         self.limit = limit
         self.counts = counts
@@ -94,14 +110,27 @@ final class Server {
             guard case .done(let socket) = result else { return }
             pause = .zero
             accepted += 1
-            add(socket)
+            counts.open.add(1, ordering: .sequentiallyConsistent)
+            hand(socket)
         }
         // --count reached: accept no more, and stop once the last client is done.
         loop.unwatch(listener.socket.descriptor)
         listener.close()
+        counts.acceptedAll.store(true, ordering: .sequentiallyConsistent)
         stopIfFinished()
     }
     // ANCHOR_END: accept
+
+    // ANCHOR: hand
+    /// Gives the connection to the next loop in turn (round robin). Another loop's server
+    /// is touched on its own thread only: the socket travels in a job for its loop.
+    private func hand(_ socket: Socket) {
+        guard !peers.isEmpty else { return add(socket) }
+        let server = peers[accepted % peers.count]
+        if server === self { return add(socket) }
+        server.loop.execute { server.add(socket) }
+    }
+    // ANCHOR_END: hand
 
     private func add(_ socket: Socket) {
         let client = Client(socket)
@@ -110,10 +139,10 @@ final class Server {
         } catch {
             warn("\(error)")
             socket.close()
-            return
+            counts.open.subtract(1, ordering: .sequentiallyConsistent)
+            return stopIfFinished()
         }
         clients[client.descriptor] = client
-        counts.open.add(1, ordering: .relaxed)
         client.output = greeting
         flush(client)
     }
@@ -236,12 +265,18 @@ final class Server {
         loop.unwatch(client.descriptor)
         clients[client.descriptor] = nil
         client.socket.close()
-        counts.open.subtract(1, ordering: .relaxed)
         counts.done.add(1, ordering: .relaxed)
+        counts.open.subtract(1, ordering: .sequentiallyConsistent)
         stopIfFinished()
     }
 
+    /// After --count connections, whichever loop finishes the last of them (or the acceptor,
+    /// if they all finished first) stops every loop. Both write before they read, in one
+    /// order for all threads (sequentially consistent), so at least one of them sees both.
     private func stopIfFinished() {
-        if let limit, accepted >= limit, clients.isEmpty { loop.stop() }
+        guard counts.acceptedAll.load(ordering: .sequentiallyConsistent),
+            counts.open.load(ordering: .sequentiallyConsistent) == 0
+        else { return }
+        loops.forEach { $0.stop() }
     }
 }

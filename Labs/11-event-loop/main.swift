@@ -19,8 +19,9 @@ let lab = Lab(
                                                         the kernel picks), print `listening on HOST:PORT`, then
                                                         send every client "Hello World!\\r\\n" and close; with
                                                         --echo, send back every byte received until the client
-                                                        closes. All on one thread. Stop once N connections are
-                                                        done (or on Ctrl-C). The descriptor limit is raised to
+                                                        closes. One event loop per core (at most four), each
+                                                        on its own thread. Stop once N connections are done
+                                                        (or on Ctrl-C). The descriptor limit is raised to
                                                         its hard limit first (RLIMIT_NOFILE)
           event-loop --help                             this text
         """)
@@ -36,15 +37,23 @@ lab.run { arguments in
     }
     _ = DescriptorLimit.raiseToHardLimit()
     let listener = try Listener("tcp", address)
-    let loop = try EventLoop()
-    loop.execute {
-        do {
-            try Server(listener, loop: loop, echo: echo, limit: count).start()
-        } catch {
+    // ANCHOR: group
+    // One loop per core (at most four), each on its own thread with its own epoll; the
+    // first loop accepts, and hands each connection to the loops in turn.
+    let group = try EventLoopGroup()
+    let counts = ServerCounts()
+    let servers = group.loops.map {
+        Server(listener, loop: $0, echo: echo, limit: count, counts: counts, loops: group.loops)
+    }
+    servers[0].peers = servers
+    group.loops[0].execute {
+        do { try servers[0].start() } catch {
             warn("\(error)")
-            loop.stop()
+            group.stop()
         }
     }
     say("listening on \(listener.address)")
-    try loop.run()  // this thread is the event loop, until --count connections are done
+    group.startAllButFirst()
+    try group.loops[0].run()  // this thread is the first loop, until --count connections are done
+    // ANCHOR_END: group
 }

@@ -19,7 +19,9 @@ let connectionTasks = Atomic<Int>(0)
 /// Go's `for { conn, _ := ln.Accept(); go handle(conn) }`, with a task where Go starts a
 /// goroutine, in a task group: the group does not return before every connection's task
 /// has, and when the accept loop ends with an error (the listener closed, the serving
-/// task cancelled) the group cancels every connection's task, then waits for them.
+/// task cancelled) the group cancels every connection's task, then waits for them. Each
+/// task prefers its connection's event loop as executor: it runs on that loop's thread,
+/// as a goroutine runs on the P whose netpoller woke it.
 func serve(_ listener: AsyncListener, connections limit: Int?, echo: Bool) async throws {
     try await withThrowingDiscardingTaskGroup { group in
         var accepted = 0
@@ -28,7 +30,7 @@ func serve(_ listener: AsyncListener, connections limit: Int?, echo: Bool) async
                 warn(retryIn > .zero ? "\(error); retrying in \(shown(retryIn))" : "\(error)")
             }
             accepted += 1
-            group.addTask {
+            group.addTask(executorPreference: connection.loop) {
                 connectionTasks.add(1, ordering: .relaxed)
                 defer { connectionTasks.subtract(1, ordering: .relaxed) }
                 await handleConnection(connection, echo: echo)

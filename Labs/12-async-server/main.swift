@@ -37,11 +37,17 @@ lab.run { arguments in
         return try waitFor { try await demo() }
     }
     _ = DescriptorLimit.raiseToHardLimit()
-    let loop = try EventLoop()
-    loop.start()
-    let listener = try AsyncListener("tcp", address, loop: loop)
+    // One loop per core (at most four): each watches its share of the connections and
+    // runs their tasks; the first also watches the listener and runs the accept loop.
+    let loops = try EventLoopGroup()
+    loops.start()
+    let listener = try AsyncListener("tcp", address, loops: loops)
     say("listening on \(listener.address)")
-    try waitFor { try await serve(listener, connections: count, echo: echo) }
+    try waitFor {
+        try await withTaskExecutorPreference(loops.loops[0]) {
+            try await serve(listener, connections: count, echo: echo)
+        }
+    }
 }
 
 /// Runs `body` as a task and blocks this thread (the main thread, never one of the pool's)

@@ -29,6 +29,10 @@ public final class AsyncConnection: Sendable {
 
     /// The two ends' addresses, asked of the kernel when wanted (an error message), not for
     /// every connection: two system calls each time would cost a busy server dearly.
+    /// The loop that watches this connection: the executor its task should prefer, so
+    /// that a read resumed by the loop runs on the loop's thread, with no hand-off.
+    public var loop: EventLoop { poll.loop }
+
     public var localAddress: Address? { (try? socket.localAddress()) ?? nil }
     public var remoteAddress: Address? { (try? socket.remoteAddress()) ?? nil }
 

@@ -1,4 +1,6 @@
-// A listening socket whose `accept` suspends the task until a connection is waiting.
+// A listening socket whose `accept` suspends the task until a connection is waiting. The
+// listener is watched by the group's first loop; each connection goes to the group's next
+// loop in turn, and its task should run there too (`connection.loop`, an executor).
 import EventLoop
 import Sockets
 
@@ -6,20 +8,25 @@ public final class AsyncListener: Sendable {
     public let network: String
     public let address: Address
     private let listener: Listener
-    private let loop: EventLoop
+    private let loops: EventLoopGroup
     private let poll: PollDescriptor
 
-    /// Go's `net.Listen`, registered with `loop`.
-    public init(_ network: String, _ hostPort: String, loop: EventLoop) throws(NetError) {
+    /// Go's `net.Listen`, registered with `loop`, as every connection it accepts.
+    public convenience init(_ network: String, _ hostPort: String, loop: EventLoop) throws(NetError) {
+        try self.init(network, hostPort, loops: EventLoopGroup([loop]))
+    }
+
+    /// Go's `net.Listen`; the connections spread over the group's loops.
+    public init(_ network: String, _ hostPort: String, loops: EventLoopGroup) throws(NetError) {
         listener = try Listener(network, hostPort)
         do { try listener.socket.setNonblocking(true) } catch {
             listener.close()
             throw NetError(op: "listen", network: network, remote: hostPort, error)
         }
         self.network = network
-        self.loop = loop
+        self.loops = loops
         address = listener.address
-        poll = PollDescriptor(listener.socket, loop: loop)
+        poll = PollDescriptor(listener.socket, loop: loops.loops[0])
     }
 
     deinit { close() }
@@ -46,7 +53,7 @@ public final class AsyncListener: Sendable {
             }
             switch result {
             case .done(let socket):
-                return AsyncConnection(nonblocking: socket, network: network, loop: loop)
+                return AsyncConnection(nonblocking: socket, network: network, loop: loops.next())
             case .wouldBlock:
                 do { try await poll.wait(for: .read, until: nil) } catch WaitFailure.closed {
                     throw NetError(

@@ -50,7 +50,15 @@ public final class EventLoop: Sendable {
             }
             if stopping { return letGo() }
             for job in jobs { job() }
-            try queue.wait(timeout: timeout) { event in handlers.withLock { $0[event.descriptor] }?(event) }
+            var awake = false
+            try queue.wait(timeout: timeout) { event in
+                // Awake now: a job or timer a handler adds needs no eventfd (a task resumed here).
+                if !awake {
+                    awake = true
+                    inbox.withLock { $0.sleeping = false }
+                }
+                handlers.withLock { $0[event.descriptor] }?(event)
+            }
             let due = inbox.withLock { inbox in
                 inbox.sleeping = false
                 return inbox.timers.takeDue()
