@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """make bench: the guide's servers, release builds, side by side with Go, iperf3 and openssl.
 
-Every measurement runs twice, interleaved (A B A B), so that a machine busy with something
-else slows both sides of a ratio alike. One load generator (Bench/loadgen.c) drives every
+Every measurement runs --rounds times, interleaved (A B A B ...), so that a machine busy with
+something else slows both sides of a ratio alike; each ratio is the median of the rounds'
+ratios (A of a round over the B measured right after it), with the lowest and highest beside
+it, so that the noise is on the page. One load generator (Bench/loadgen.c) drives every
 server. Prints a report; with --out FILE also writes it there between ANCHOR markers, for
 Chapters/A1-benchmarks.md to include. Usage:
     bench.py --bin DIR --loadgen FILE --go FILE [--seconds S] [--rounds N] [--out FILE]
 """
 import argparse
+import json
 import os
+import statistics
 import re
 import shutil
 import socket
@@ -102,7 +106,7 @@ def main():
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--go", required=True)
     parser.add_argument("--seconds", type=float, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", default="4,16",
                         help="client threads for the connection rates, one measurement each (4: round trips "
                              "dominate; 16: enough in flight to keep a server busy)")
@@ -123,9 +127,11 @@ def main():
     listen = ["--listen", "127.0.0.1:0"]
     servers = {
         "hello-server": [f"{b}/hello-server"] + listen,
-        "go, byte per write": [go, "hello", "-bytewise"],
+        # hello-server and tls-server close gracefully (FIN, then the client's bytes until
+        # its FIN: Connection.closeGracefully), so their Go programs linger too.
+        "go, byte per write": [go, "hello", "-bytewise", "-linger"],
         "tls-server": [f"{b}/tls-server"] + listen + ["--cert", cert, "--key", key],
-        "go tls, byte per write": [go, "tls", "-bytewise", "-cert", cert, "-key", key],
+        "go tls, byte per write": [go, "tls", "-bytewise", "-linger", "-cert", cert, "-key", key],
         "event-loop": [f"{b}/event-loop"] + listen,
         "async-server": [f"{b}/async-server"] + listen,
         "go, one write, linger": [go, "hello", "-linger"],
@@ -137,11 +143,11 @@ def main():
         ("event-loop", "go, one write, linger", "greet", 1.2),
         ("async-server", "go, one write, linger", "greet", 1.0),
     ]
-    results, memory, cpu = {}, {}, {}
+    results, memory, cpu, busy = {}, {}, {}, {}
     concurrencies = [int(n) for n in args.threads.split(",")]
     threads = concurrencies[0]
 
-    def measure(name, mode, clients):
+    def measure(name, mode, clients, pair):
         server = Server(servers[name])
         try:
             rate(args.loadgen, mode, server.port, 0.3, clients)  # warm up
@@ -151,33 +157,38 @@ def main():
             memory[name] = max(memory.get(name, 0), server.peak_memory())
         finally:
             server.stop()
-        results.setdefault((name, mode, clients), []).append(value)
-        if value:
-            cpu.setdefault((name, mode, clients), []).append(used / max(1, rate.count) * 1e6)
+        results.setdefault((name, mode, clients, pair), []).append(value)
+        # CPU per connection from the same run as the rate, never a mean of one run's rate and
+        # another's CPU; and how many cores the server kept busy, which cannot exceed the cores.
+        cpu.setdefault((name, mode, clients, pair), []).append(used / max(1, rate.count) * 1e6)
+        busy.setdefault((name, mode, clients, pair), []).append(used / args.seconds)
         if errors:
             say(f"  ({name}: {errors} connections failed)")
 
     cores = os.cpu_count()
-    say(f"make bench: release builds; {cores} cores; {args.rounds} rounds, interleaved (A B A B);")
-    say(f"{args.seconds:g} s per run; one load generator (Bench/loadgen.c)")
+    say(f"make bench: release builds; {cores} cores; {args.rounds} rounds, interleaved (A B, B A, ...);")
+    say(f"{args.seconds:g} s per run; one load generator (Bench/loadgen.c); load average {load_average()} at the start")
+    say("each ratio: the median of the rounds' ratios [lowest - highest]; rates and CPU: medians")
     say()
-    for _ in range(args.rounds):
+    for round in range(args.rounds):
         for clients in concurrencies:
             for swift, other, mode, _goal in pairs:
-                measure(swift, mode, clients)
-                measure(other, mode, clients)
+                # A B in even rounds, B A in odd ones: a machine getting busier or quieter
+                # during the run favours neither side. (The same Go server is measured once
+                # per pair it is in.)
+                for name in (swift, other) if round % 2 == 0 else (other, swift):
+                    measure(name, mode, clients, swift)
     verdicts = []
     for clients in concurrencies:
         say(f"connections per second (connect, greeting, close), {clients} client threads; "
-            "server CPU per connection:")
+            "server CPU per connection, cores it kept busy:")
         for swift, other, mode, goal in pairs:
-            a = sum(results[(swift, mode, clients)]) / args.rounds
-            g = sum(results[(other, mode, clients)]) / args.rounds
-            ca = sum(cpu.get((swift, mode, clients), [0])) / args.rounds
-            cg = sum(cpu.get((other, mode, clients), [0])) / args.rounds
-            ratio = a / g if g else 0
-            say(f"  {swift:<13} {a:>6.0f} {ca:>5.0f} us   {other:<23} {g:>6.0f} {cg:>5.0f} us   "
-                f"{ratio:.2f}x (goal {goal:.1f}x)")
+            a, g = results[(swift, mode, clients, swift)], results[(other, mode, clients, swift)]
+            ratio = ratios(a, g)
+            say(f"  {swift:<13} {median(a):>6.0f} {median(cpu[(swift, mode, clients, swift)]):>4.0f} us "
+                f"{median(busy[(swift, mode, clients, swift)]):.1f}   {other:<23} {median(g):>6.0f} "
+                f"{median(cpu[(other, mode, clients, swift)]):>4.0f} us {median(busy[(other, mode, clients, swift)]):.1f}   "
+                f"{shown(ratio)}")
             verdicts.append((f"{swift} vs {other}, {clients} clients", ratio, goal))
         say()
 
@@ -199,9 +210,8 @@ def main():
                 rate(args.loadgen, "tls-handshake", port, args.seconds, threads)[0])
         finally:
             server.stop()
-    ours = sum(handshakes["tls-server"]) / args.rounds
-    theirs = sum(handshakes["openssl s_server"]) / args.rounds
-    say(f"  tls-server {ours:>8.0f}   openssl s_server {theirs:>8.0f}   {ours / theirs if theirs else 0:.2f}x")
+    ours, theirs = handshakes["tls-server"], handshakes["openssl s_server"]
+    say(f"  tls-server {median(ours):>8.0f}   openssl s_server {median(theirs):>8.0f}   {shown(ratios(ours, theirs))}")
     say()
 
     # Bulk throughput: the same buffer size on both ends of each tool.
@@ -213,9 +223,10 @@ def main():
             bulk.setdefault(("iperf3", size), []).append(iperf3_bulk(size, args.seconds))
             bulk.setdefault(("go", size), []).append(go_bulk(go, size, args.seconds))
     for size in (4096, 65536, 262144):
-        s, i, g = (sum(bulk[(tool, size)]) / args.rounds / 1048576 for tool in ("swift", "iperf3", "go"))
-        ratio = s / i if i else 0
-        say(f"  {size // 1024:>3} KiB: swift {s:>7.0f}   iperf3 {i:>7.0f}   go {g:>7.0f}   swift/iperf3 {ratio:.2f}x (goal 0.95x)")
+        s, i, g = (bulk[(tool, size)] for tool in ("swift", "iperf3", "go"))
+        ratio = ratios(s, i)
+        say(f"  {size // 1024:>3} KiB: swift {median(s) / 1048576:>6.0f}   iperf3 {median(i) / 1048576:>6.0f}   "
+            f"go {median(g) / 1048576:>6.0f}   swift/iperf3 {shown(ratio)}")
         verdicts.append((f"bulk {size // 1024} KiB vs iperf3", ratio, 0.95))
     say()
     say("peak resident memory (VmHWM) of each server under that load:")
@@ -223,13 +234,31 @@ def main():
         if name in memory:
             say(f"  {name:<23} {memory[name] / 1048576:>6.1f} MiB")
     say()
-    say("goals:")
+    say(f"goals (the median ratio; load average {load_average()} at the end):")
     for what, ratio, goal in verdicts:
-        say(f"  {what:<50} {ratio:.2f}x  {'met' if ratio >= goal else 'NOT met'} (goal {goal:.2f}x)")
+        say(f"  {what:<50} {ratio[0]:.2f}x  {'met' if ratio[0] >= goal else 'NOT met'} (goal {goal:.2f}x)")
     shutil.rmtree(work, ignore_errors=True)
     if args.out:
         with open(args.out, "w") as out:
             out.write("// ANCHOR: report\n" + "\n".join(lines) + "\n// ANCHOR_END: report\n")
+
+
+def median(values):
+    return statistics.median(values) if values else 0
+
+
+def ratios(ours, theirs):
+    """The median of the rounds' ratios, and the lowest and highest: (median, low, high)."""
+    each = [a / b for a, b in zip(ours, theirs) if b]
+    return (median(each), min(each, default=0), max(each, default=0))
+
+
+def shown(ratio):
+    return f"{ratio[0]:.2f}x [{ratio[1]:.2f}-{ratio[2]:.2f}]"
+
+
+def load_average():
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def swift_bulk(b, size, seconds):
@@ -262,7 +291,6 @@ def iperf3_bulk(size, seconds):
                               "-t", str(seconds), "-J"], capture_output=True, text=True).stdout
     finally:
         server.wait(timeout=30)
-    import json
     return int(json.loads(out)["end"]["sum_received"]["bits_per_second"] / 8)
 
 

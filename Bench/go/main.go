@@ -28,7 +28,7 @@ func main() {
 	listen := flags.String("listen", "127.0.0.1:0", "address to listen on")
 	dial := flags.String("dial", "", "address to send to")
 	bytewise := flags.Bool("bytewise", false, "write the greeting one byte per Write, as the source does")
-	linger := flags.Bool("linger", false, "after the greeting, CloseWrite and wait for the client's EOF")
+	linger := flags.Bool("linger", false, "after the greeting, CloseWrite and wait for the client's EOF (TLS too)")
 	cert := flags.String("cert", "", "certificate file")
 	key := flags.String("key", "", "key file")
 	buffer := flags.Int("buffer", 65536, "bytes per read or write")
@@ -87,9 +87,11 @@ func hello(conn net.Conn, bytewise, linger bool) {
 	} else if _, err := conn.Write(greeting); err != nil {
 		return
 	}
-	if tcp, ok := conn.(*net.TCPConn); ok && linger {
-		tcp.CloseWrite()
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// A graceful close, as our servers make (Connection.closeGracefully): our FIN (TLS:
+	// close_notify, then FIN), then the client's bytes until its FIN, so it gets no reset.
+	if halfCloser, ok := conn.(interface{ CloseWrite() error }); ok && linger {
+		halfCloser.CloseWrite()
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 		io.Copy(io.Discard, conn)
 	}
 }

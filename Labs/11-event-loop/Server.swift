@@ -122,11 +122,12 @@ final class Server: @unchecked Sendable {
     // ANCHOR_END: accept
 
     // ANCHOR: hand
-    /// Gives the connection to the next loop in turn (round robin). Another loop's server
-    /// is touched on its own thread only: the socket travels in a job for its loop.
+    /// Gives the connection to the next loop in turn (round robin), the first to the first
+    /// loop, this one. Another loop's server is touched on its own thread only: the socket
+    /// travels in a job for its loop.
     private func hand(_ socket: Socket) {
         guard !peers.isEmpty else { return add(socket) }
-        let server = peers[accepted % peers.count]
+        let server = peers[(accepted - 1) % peers.count]
         if server === self { return add(socket) }
         server.loop.execute { server.add(socket) }
     }

@@ -25,6 +25,7 @@ enum Lab11: GradedLab {
             .usageError(["--listen", "nonsense"], mentioning: "--listen"),
             EventServerChecks.greetsClientsAtOnce(section: "A loop that never blocks"),
             EventServerChecks.echoesThroughPartialWrites(section: "Partial writes and EPOLLOUT"),
+            EventServerChecks.stalledReaderDelaysNobody(section: "Partial writes and EPOLLOUT"),
             .stopsOnSIGTERM(["--listen", "127.0.0.1:0"]),
         ])
 }
@@ -101,6 +102,44 @@ enum EventServerChecks {
                     c.finish(lab, within: .milliseconds(200)))
             }
             c.note("peer: the greeting and all 2 MiB came back, then EOF")
+            lab.terminate()
+        }
+    }
+
+    static func stalledReaderDelaysNobody(section: String) -> Check {
+        Check(
+            "--echo: a client that sends 8 MiB and reads nothing does not keep the next client from its greeting",
+            points: 2, section: section
+        ) { c in
+            let lab = try c.start(["--listen", "127.0.0.1:0", "--echo"])
+            let address = try c.listeningAddress(lab)
+            c.note("peer: the first client sends 8 MiB and never reads; 300 ms later a second client connects")
+            // The first connection lands on the loop that accepts: a loop stuck on it would
+            // accept nobody else. 8 MiB is more than the kernel buffers between us hold, so
+            // the server's echo must come to EAGAIN.
+            let stalled = try dial("tcp", address, timeout: .seconds(2))
+            defer { stalled.close() }
+            stalled.setWriteDeadline(.after(min(.seconds(6), c.remaining)))
+            let writer = Thread { try? stalled.write([UInt8](repeating: 0x2A, count: 8 << 20)) }
+            writer.start()
+            c.pause(.milliseconds(300))
+            let second = try dial("tcp", address, timeout: .seconds(2))
+            defer { second.close() }
+            second.setReadDeadline(.after(min(.seconds(3), c.remaining)))
+            var got: [UInt8] = []
+            while got.count < greeting.count, let chunk = try? second.read(maxLength: 64), !chunk.isEmpty {
+                got += chunk
+            }
+            guard got == greeting else {
+                c.note("peer: the second client read \(excerpt(got)) in 3 s")
+                lab.terminate()
+                throw c.failure(
+                    "the loop must never wait for one client: when a send says EAGAIN, keep the rest, ask for "
+                        + "EPOLLOUT and go back to epoll_wait; a loop that tries the send again and again serves "
+                        + "nobody else meanwhile",
+                    c.finish(lab, within: .milliseconds(200)))
+            }
+            c.note("peer: the second client got its greeting while the first still read nothing")
             lab.terminate()
         }
     }

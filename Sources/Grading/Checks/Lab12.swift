@@ -17,6 +17,7 @@ enum Lab12: GradedLab {
             .usageError(["--listen", "nonsense"], mentioning: "--listen"),
             EventServerChecks.greetsClientsAtOnce(section: "A task per connection"),
             EventServerChecks.echoesThroughPartialWrites(section: "A task per connection"),
+            EventServerChecks.stalledReaderDelaysNobody(section: "A task per connection"),
             .stopsOnSIGTERM(["--listen", "127.0.0.1:0"]),
         ])
 }
