@@ -259,12 +259,13 @@ iperf3:
 	$(call install-program,iperf3,iperf3,make bench's bulk-throughput reference)
 
 # The servers in release builds, each against a Go program doing the same work, iperf3 and
-# `openssl s_server`, measured in turns (A B A B) by one load generator; ratios, and the
+# `openssl s_server`, measured in interleaved rounds (A B, B A, ...) by one load generator; each ratio the
+# median of the rounds' with its range; and the
 # report in Chapters/A1-benchmarks.run.txt, which Chapters/A1-benchmarks.md includes (make sync).
 # BENCH_SECONDS and BENCH_ROUNDS change the length of a run.
 RELEASE := .build-release
 BENCH_SECONDS ?= 3
-BENCH_ROUNDS ?= 2
+BENCH_ROUNDS ?= 3
 bench: openssl-headers go-toolchain iperf3
 	$(SWIFT) build -c release --scratch-path $(RELEASE) --product hello-server
 	$(SWIFT) build -c release --scratch-path $(RELEASE) --product tls-server

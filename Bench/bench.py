@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -91,12 +92,15 @@ def wait_for_port(port):
 
 
 def rate(loadgen, mode, port, seconds, threads):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([loadgen, mode, "127.0.0.1", str(port), str(seconds), str(threads)],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     match = re.search(r"connections/s (\d+) errors (\d+) connections (\d+)", out)
     if not match:
         raise SystemExit(f"bench: loadgen said {out!r}")
     rate.count = int(match.group(3))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rate.client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return int(match.group(1)), int(match.group(2))
 
 
@@ -143,7 +147,7 @@ def main():
         ("event-loop", "go, one write, linger", "greet", 1.2),
         ("async-server", "go, one write, linger", "greet", 1.0),
     ]
-    results, memory, cpu, busy = {}, {}, {}, {}
+    results, memory, cpu, busy, client = {}, {}, {}, {}, {}
     concurrencies = [int(n) for n in args.threads.split(",")]
     threads = concurrencies[0]
 
@@ -162,6 +166,7 @@ def main():
         # another's CPU; and how many cores the server kept busy, which cannot exceed the cores.
         cpu.setdefault((name, mode, clients, pair), []).append(used / max(1, rate.count) * 1e6)
         busy.setdefault((name, mode, clients, pair), []).append(used / args.seconds)
+        client.setdefault((clients, mode), []).append(rate.client_cpu / max(1, rate.count) * 1e6)
         if errors:
             say(f"  ({name}: {errors} connections failed)")
 
@@ -190,6 +195,9 @@ def main():
                 f"{median(cpu[(other, mode, clients, swift)]):>4.0f} us {median(busy[(other, mode, clients, swift)]):.1f}   "
                 f"{shown(ratio)}")
             verdicts.append((f"{swift} vs {other}, {clients} clients", ratio, goal))
+        # The load generator shares the cores: with C its CPU per connection and S a server's,
+        # no server can pass cores / (C + S) connections per second, however small its S.
+        say(f"  the load generator's own CPU per connection (greeting): {median(client[(clients, 'greet')]):.0f} us")
         say()
 
     # TLS handshakes per second: tls-server against openssl s_server.
