@@ -24,6 +24,9 @@ public final class Socket: Sendable {
     /// The descriptor, for `poll` and `getsockopt`. -1 after `close()`.
     public var descriptor: Int32 { state.withLock { $0.closing ? -1 : $0.fd } }
 
+    /// How many calls are using the descriptor now (the tests wait for a call to be under way).
+    var callsInProgress: Int { state.withLock { $0.callsUnderWay } }
+
     /// `socket(family, type, 0)` with close-on-exec; `nonblocking` sets `O_NONBLOCK` too.
     public init(family: Int32, type: SocketType, nonblocking: Bool = false) throws(SystemError) {
         let fd = try systemCall(blocking: "socket") {

@@ -1,6 +1,6 @@
 // The module's promises, each checked against the kernel on loopback.
 import Foundation
-import Sockets
+@testable import Sockets
 import Testing
 
 /// A port on 127.0.0.1 that nothing listens on: bound by us, then released.
@@ -165,8 +165,11 @@ func netError(_ body: () throws -> Void) -> NetError? {
         let listener = try Listener("tcp", "127.0.0.1:0")
         defer { server.close() }
         let closer = Thread {
-            pause(.milliseconds(200))  // let both calls block first
+            // Each close comes once its call is under way: blocked in the kernel, or about to
+            // be (then the shutdown that close sends makes the call return at once all the same).
+            while client.socket.callsInProgress == 0 { pause(.milliseconds(10)) }
             client.close()
+            while listener.socket.callsInProgress == 0 { pause(.milliseconds(10)) }
             listener.close()
         }
         closer.start()
