@@ -1,7 +1,8 @@
 // The module's promises, each checked against the kernel on loopback.
 import Foundation
-@testable import Sockets
 import Testing
+
+@testable import Sockets
 
 /// A port on 127.0.0.1 that nothing listens on: bound by us, then released.
 func closedPort() throws -> UInt16 {
