@@ -24,7 +24,7 @@ LAB_DIRS := $(sort $(wildcard Labs/[0-9][0-9]-*))
 
 .PHONY: all build test test-programs go-toolchain grading-programs book-programs browser book serve-book sync labs tour
 .PHONY: literate-check openssl-headers grade starter lint format c10k bench iperf3
-.PHONY: sanitize sanitize-thread sanitize-address fuzz fuzz-smoke
+.PHONY: sanitize sanitize-thread sanitize-address mutex-handoff-check fuzz fuzz-smoke
 
 all: build
 
@@ -83,16 +83,29 @@ test: openssl-headers test-programs go-toolchain grading-programs book-programs 
 # Tests/lsan-suppressions.txt lists the leaks inside Foundation and XCTest themselves.
 # ThreadSanitizer cannot see a contended Swift Mutex change hands (the kernel hands it over):
 # Tests/tsan-mutex-handoff.c, preloaded into the tests and the labs they start, tells it.
+# At most 8 tests at a time: all ~200 at once, each several times slower, left 2 cores so
+# busy that a test of a 200 ms deadline waited minutes for its turn.
 SANITIZE_RUN = SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
 	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt $(SANITIZE_PRELOAD) \
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=8 \
 	$(SWIFT) test --skip-build --sanitize=$(1) --scratch-path .build-$(2)
 TOOLCHAIN_CLANG = $(dir $(realpath $(shell command -v $(SWIFT))))clang
 MUTEX_HANDOFF := .build-tsan/tsan-mutex-handoff.so
 $(MUTEX_HANDOFF): Tests/tsan-mutex-handoff.c
 	@mkdir -p $(@D)
 	$(TOOLCHAIN_CLANG) -O2 -Wall -Werror -shared -fPIC -o $@ $<
+# Before the suites: a contended Mutex must raise no report with it, and a real race must.
+MUTEX_HANDOFF_CHECK := .build-tsan/tsan-mutex-handoff-check
+$(MUTEX_HANDOFF_CHECK): Tests/tsan-mutex-handoff-check.swift
+	@mkdir -p $(@D)
+	$(SWIFTC) -sanitize=thread -g -o $@ $<
+mutex-handoff-check: $(MUTEX_HANDOFF) $(MUTEX_HANDOFF_CHECK)
+	LD_PRELOAD=$(CURDIR)/$(MUTEX_HANDOFF) $(MUTEX_HANDOFF_CHECK)
+	@LD_PRELOAD=$(CURDIR)/$(MUTEX_HANDOFF) $(MUTEX_HANDOFF_CHECK) racy >/dev/null 2>&1; \
+		if [ $$? = 66 ]; then echo "and ThreadSanitizer still reports a race outside the lock"; \
+		else echo "ThreadSanitizer missed a race with $(MUTEX_HANDOFF) preloaded" >&2; exit 1; fi
 sanitize-thread: SANITIZE_PRELOAD = LD_PRELOAD=$(CURDIR)/$(MUTEX_HANDOFF)
-sanitize-thread: $(MUTEX_HANDOFF)
+sanitize-thread: mutex-handoff-check
 sanitize: sanitize-thread sanitize-address
 sanitize-thread sanitize-address: sanitize-%: openssl-headers test-programs
 	$(SWIFT) build --build-tests --sanitize=$* --scratch-path .build-$(subst thread,tsan,$(subst address,asan,$*))
