@@ -64,7 +64,9 @@ import Testing
     }
 
     @Test func everyTranscriptMatchesARealRun() async throws {
-        let problems = try await onThread { try Book(root: Paths.root).checkTranscripts(binaries: Paths.binaries) }
+        let problems = try await onThread {
+            try Book(root: Paths.root).checkTranscripts(binaries: Paths.binaries, timeout: labTimeout)
+        }
         #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
     }
 
@@ -183,7 +185,7 @@ import Testing
         lines[block.line + 2] = "a line the lab never prints"
         try lines.joined(separator: "\n").write(
             to: dir.appendingPathComponent(chapter.path), atomically: true, encoding: .utf8)
-        let problems = try await onThread { try book.checkTranscripts(binaries: Paths.binaries) }
+        let problems = try await onThread { try book.checkTranscripts(binaries: Paths.binaries, timeout: labTimeout) }
         #expect(problems.count == 1)
         #expect(problems.first?.file == chapter.path)
         #expect(problems.first?.message.contains("a line the lab never prints") == true, "\(problems)")

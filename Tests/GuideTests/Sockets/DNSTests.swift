@@ -297,7 +297,7 @@ func lookupFailure(_ resolver: StubResolver, _ name: String) -> (LookupError?, D
             _ = try? DNSMessage.peek(bytes)
         }
         #expect(parsed > 0 && refused > 0, "parsed \(parsed), refused \(refused)")
-        #expect(ContinuousClock.now - start < .seconds(60))
+        #expect(ContinuousClock.now - start < generous(.seconds(60)))
     }
 }
 

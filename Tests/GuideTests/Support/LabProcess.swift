@@ -4,7 +4,7 @@ import Literate
 import Testing
 
 /// Runs a lab to the end and returns its exit status and output.
-func runLab(_ name: String, _ arguments: [String] = [], timeout: TimeInterval = 60) async throws -> LabRun {
+func runLab(_ name: String, _ arguments: [String] = [], timeout: TimeInterval = labTimeout) async throws -> LabRun {
     let executable = Paths.lab(name)
     try #require(
         FileManager.default.isExecutableFile(atPath: executable.path),

@@ -79,3 +79,7 @@ let sanitized = ProcessInfo.processInfo.environment["SANITIZED"] != nil
 
 /// A time bound for a test: as given, or five times as long under a sanitizer.
 func generous(_ bound: Duration) -> Duration { sanitized ? bound * 5 : bound }
+
+/// How long a lab's demo may run before a transcript check gives up on it (lab 2's takes
+/// half a minute of waiting for the kernel, and more under a sanitizer).
+let labTimeout = TimeInterval(generous(.seconds(60)).components.seconds)
