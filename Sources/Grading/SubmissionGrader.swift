@@ -91,9 +91,9 @@ public struct SubmissionGrader: Sendable {
         let boundLabs = course.sandboxed ? labsFolder : nil
         let source = course.sandboxed ? course.source : try unsafeTree(labsFolder, folder)
         // Every lab at once when they all compile (one plan, both cores); else one by one, so a
-        // lab that does not compile costs only its own points.
-        // One build at a time (`builds`): each uses every core, and the checks of the
-        // submissions built before it, which mostly wait, run meanwhile.
+        // lab that does not compile costs only its own points. Submissions graded side by side
+        // build one at a time (`builds`): a build uses every core, and the checks of the
+        // others, which mostly wait on peers, run meanwhile.
         let allBuilt =
             wholeCourse
             && builds.take {
