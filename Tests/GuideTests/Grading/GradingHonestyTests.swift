@@ -112,6 +112,8 @@ struct Mistake: Sendable, CustomStringConvertible {
         // The reference scores full marks in every graded lab, and each mistake is caught by its
         // check, with a message that points at the right idea. The two side by side, each one
         // lab or mistake at a time: two streams of checks, as a class graded with JOBS=2 runs.
+        // Where a sandbox can be made, GradingIsolation grades the reference's every lab, built
+        // and checked in the sandbox, which shows more than grading it here would: not twice.
         let mistakes = try Mistake.all()
         #expect(mistakes.count >= 3, "Tests/Mistakes/ should hold the labs' mistakes")
         var caught: [(Mistake, Check)] = []
@@ -122,7 +124,8 @@ struct Mistake: Sendable, CustomStringConvertible {
             caught.append((mistake, check))
         }
         let toCatch = caught
-        async let references = onThread { Registry.labs.map { Grader(binaries: Paths.binaries).grade($0) } }
+        let referenceLabs = GradingIsolation.noSandbox == nil ? [] : Registry.labs
+        async let references = onThread { referenceLabs.map { Grader(binaries: Paths.binaries).grade($0) } }
         async let mistakeResults = onThread {
             toCatch.map { mistake, check in
                 Grader(binaries: studentBinaries).run(
@@ -130,7 +133,7 @@ struct Mistake: Sendable, CustomStringConvertible {
                     chapter: Registry.lab(mistake.lab)?.chapter ?? "")
             }
         }
-        for (lab, result) in zip(Registry.labs, try await references) {
+        for (lab, result) in zip(referenceLabs, try await references) {
             let failed = result.checks.filter { $0.status != .passed }
             #expect(
                 result.points == result.possible,
