@@ -4,6 +4,7 @@
 // transcript of what the check did.
 import Foundation
 import LabKit
+import Synchronization
 
 public final class CheckContext: @unchecked Sendable {
     /// The lab's executable, in the bin directory being graded.
@@ -18,10 +19,13 @@ public final class CheckContext: @unchecked Sendable {
 
     /// When set, each lab process runs in a lab's sandbox that may read these folders.
     let sandbox: [URL]?
+    /// The runs this lab's checks share (`runOnce`): one grading of one lab.
+    let shared: SharedRuns
 
-    init(executable: URL, limit: Duration, sandbox: [URL]? = nil) {
+    init(executable: URL, limit: Duration, sandbox: [URL]? = nil, shared: SharedRuns = SharedRuns()) {
         self.executable = executable
         self.sandbox = sandbox
+        self.shared = shared
         deadline = .now + limit - min(.seconds(1), limit / 4)
     }
 
@@ -76,6 +80,23 @@ public final class CheckContext: @unchecked Sendable {
         return finish(process, within: within)
     }
 
+    /// Runs the lab with `arguments` once for all of this lab's checks (labs 1 and 2 read one
+    /// run of their demo from several checks): the first check to ask runs it, the others read
+    /// the same run. Shared within one grading of one lab, never across submissions or runs.
+    public func runOnce(_ arguments: [String], within: Duration? = nil) throws -> Finished {
+        note(
+            "$ \(([name] + arguments).map(shellWord).joined(separator: " "))  (run once; this lab's checks read that run)"
+        )
+        let finished = try shared.run(executable, arguments) {
+            let process = try LabProcess(
+                executable, arguments, limit: deadline - .now + .milliseconds(500), sandbox: sandbox)
+            onCleanup { process.kill() }
+            return process.finish(until: within.map { min(.now + $0, deadline) } ?? deadline)
+        }
+        note("\(name): \(finished.summary)")
+        return finished
+    }
+
     /// Waits for a started lab to end (at most `within`, or the time left) and notes how.
     public func finish(_ process: LabProcess, within: Duration? = nil) -> Finished {
         let until = within.map { min(.now + $0, deadline) } ?? deadline
@@ -120,6 +141,23 @@ public final class CheckContext: @unchecked Sendable {
         if finished.status != status {
             throw failure("\(why); it exited with status \(finished.status)", finished)
         }
+    }
+}
+
+/// Runs of a lab that its checks share (`CheckContext.runOnce`), by executable and arguments.
+public final class SharedRuns: Sendable {
+    private let runs = Mutex<[[String]: Finished]>([:])
+
+    public init() {}
+
+    /// The run for `executable arguments`: the one made before, or `make`'s (kept for the next).
+    /// Two checks never run it at once (checks run one after another), so no run is made twice.
+    func run(_ executable: URL, _ arguments: [String], make: () throws -> Finished) rethrows -> Finished {
+        let key = [executable.path] + arguments
+        if let known = runs.withLock({ $0[key] }) { return known }
+        let finished = try make()
+        runs.withLock { $0[key] = $0[key] ?? finished }
+        return finished
     }
 }
 

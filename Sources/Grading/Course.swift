@@ -45,6 +45,8 @@ public final class Course: Sendable {
             try manager.createDirectory(at: making.appendingPathComponent("build"), withIntermediateDirectories: true)
             if (try? manager.moveItem(at: making, to: base)) == nil { try? manager.removeItem(at: making) }
         }
+        GradingCache.touch(base)
+        GradingCache.prune(cache, keeping: base)
         if sandboxed { try Course.giveToNobody(build) }
     }
 

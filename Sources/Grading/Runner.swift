@@ -62,8 +62,9 @@ public struct Grader: Sendable {
         progress: (CheckResult) -> Void = { _ in }
     ) -> LabResult {
         let path = binaries.appendingPathComponent(executable ?? lab.executable)
+        let shared = SharedRuns()  // this grading of this lab only
         let results = lab.checks.map { check in
-            let result = run(check, executable: path, chapter: lab.chapter)
+            let result = run(check, executable: path, chapter: lab.chapter, shared: shared)
             progress(result)
             return result
         }
@@ -85,8 +86,10 @@ public struct Grader: Sendable {
     }
 
     /// One check, on its own thread, with its hard limit.
-    public func run(_ check: Check, executable: URL, chapter: String) -> CheckResult {
-        let context = CheckContext(executable: executable, limit: check.limit, sandbox: sandbox)
+    /// `shared`: the runs the checks of one grading of a lab share (`CheckContext.runOnce`).
+    public func run(_ check: Check, executable: URL, chapter: String, shared: SharedRuns = SharedRuns()) -> CheckResult
+    {
+        let context = CheckContext(executable: executable, limit: check.limit, sandbox: sandbox, shared: shared)
         let outcome = Mutex<(Status, String)?>(nil)
         let done = DispatchSemaphore(value: 0)
         let start = ContinuousClock.now

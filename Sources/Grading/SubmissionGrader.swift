@@ -16,6 +16,9 @@ public struct SubmissionGrader: Sendable {
     /// Private working folders, one per submission, removed when it is graded.
     public let work: URL
 
+    /// Builds take turns: one at a time, whatever the number of submissions graded at once.
+    let builds = Turns()
+
     public init(course: Course, labs: [LabGrading], grader: URL, work: URL) {
         (self.course, self.labs, self.grader, self.work) = (course, labs, grader, work)
     }
@@ -72,24 +75,32 @@ public struct SubmissionGrader: Sendable {
         let (copied, notes) = try submission.copyLabs(course.labFolders, course: course, into: labsFolder)
         let graded = try files(in: labsFolder)
         let digest = try Course.digest(files: graded, in: labsFolder)
-        for lab in course.labFolders where !copied.contains(lab) {  // the course's Package.swift names every lab
-            let placeholder = labsFolder.appendingPathComponent("\(lab)/main.swift")
-            try manager.createDirectory(at: placeholder.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data("// not in the submission\n".utf8).write(to: placeholder)
-        }
         try readableByAll(labsFolder)
+        // The course's Package.swift names every lab, so a missing one needs sources to build:
+        // the course's own, hard-linked (the same files, so the copied build folder has them
+        // built already and nothing recompiles). Its checks never run: it scores 0, "missing".
+        for lab in course.labFolders where !copied.contains(lab) {
+            try link(course.source.appendingPathComponent("Labs/\(lab)"), to: labsFolder.appendingPathComponent(lab))
+        }
 
         // 2. Build, in a copy of the course's build folder (same paths in the sandbox).
+        GradingCache.touch(course.base)  // in use: no other run prunes it
         try copy(course.build, to: build)
         var results: [Int: LabResult] = [:]
         var toCheck: [LabGrading] = []
         let boundLabs = course.sandboxed ? labsFolder : nil
         let source = course.sandboxed ? course.source : try unsafeTree(labsFolder, folder)
         // Every lab at once when they all compile (one plan, both cores); else one by one, so a
-        // lab that does not compile costs only its own points.
+        // lab that does not compile costs only its own points. Submissions graded side by side
+        // build one at a time (`builds`): a build uses every core, and the checks of the
+        // others, which mostly wait on peers, run meanwhile.
         let allBuilt =
             wholeCourse
-            && Course.swiftBuild(nil, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed) == nil
+            && builds.take {
+                say?("building every lab")
+                return Course.swiftBuild(
+                    nil, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed) == nil
+            }
         for lab in labs {
             guard let name = course.folder(of: lab), copied.contains(name) else {
                 let name = course.folder(of: lab) ?? String(format: "%02d-", lab.number) + lab.executable
@@ -102,9 +113,11 @@ public struct SubmissionGrader: Sendable {
                 toCheck.append(lab)
                 continue
             }
-            say?("building \(lab.executable)")
-            let errors = Course.swiftBuild(
-                lab.executable, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed)
+            let errors = builds.take {
+                say?("building \(lab.executable)")
+                return Course.swiftBuild(
+                    lab.executable, course: source, labs: boundLabs, build: build, sandboxed: course.sandboxed)
+            }
             if let errors {
                 results[lab.number] = Grader.unrun(lab, status: .error, message: "did not build: " + errors)
             } else {
@@ -172,6 +185,14 @@ public struct SubmissionGrader: Sendable {
         guard finished.status == 0 else { throw GradingError("cp -a failed: \(finished.summary)") }
     }
 
+    /// `from`'s files hard-linked into a new folder `to` (`cp -al`): the same files, modes and times.
+    private func link(_ from: URL, to: URL) throws {
+        let run = try LabProcess(
+            URL(fileURLWithPath: "/usr/bin/env"), ["cp", "-al", from.path, to.path], limit: .seconds(60))
+        let finished = run.finish(until: .now + .seconds(60))
+        guard finished.status == 0 else { throw GradingError("cp -al failed: \(finished.summary)") }
+    }
+
     private func files(in folder: URL) throws -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: folder.path)
         var files: [String] = []
@@ -191,5 +212,14 @@ public struct SubmissionGrader: Sendable {
             try manager.setAttributes(
                 [.posixPermissions: isFolder ? 0o755 : 0o644], ofItemAtPath: folder.appendingPathComponent(path).path)
         }
+    }
+}
+
+/// One at a time: `take` runs its body once no other `take` of the same turns is running.
+final class Turns: Sendable {
+    private let turn = NSLock()
+
+    func take<T>(_ body: () throws -> T) rethrows -> T {
+        try turn.withLock { try body() }
     }
 }

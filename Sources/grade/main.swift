@@ -215,13 +215,14 @@ default:
 
     if one != nil || many != nil {
         let grader = instructorGrader(selected, unsafe: unsafeRun)
-        defer { try? FileManager.default.removeItem(at: grader.work) }
         if let many {
             gradeClass(URL(fileURLWithPath: many), grader, jobs: jobs ?? 1, out: out)
+            try? FileManager.default.removeItem(at: grader.work)
             exit(0)  // the class's result is the summary, not a pass or a fail
         }
         let submission = Submission(folder: URL(fileURLWithPath: one!))
         let report = grader.grade(submission) { say($0) }
+        try? FileManager.default.removeItem(at: grader.work)  // before finish, which exits
         finish(report, out: out)
     }
 

@@ -1,7 +1,8 @@
 // Lab 6 `hello-server`: `--listen ADDR [--count N]` greets every client with
 // "Hello World!\r\n", each on a thread of its own, then closes that connection. The checks
-// are its clients: several at once, some that hang up or reset before the greeting, many in
-// a row while the server's descriptors are counted in /proc/PID/fd.
+// are its clients: several at once, some that keep their connections open while another
+// must still be served, some that hang up or reset before the greeting, many in a row
+// while the server's descriptors are counted in /proc/PID/fd.
 import Sockets
 
 enum Lab06: GradedLab {
@@ -22,7 +23,8 @@ enum Lab06: GradedLab {
         checks: [
             .helpPrintsUsage(),
             .usageError(["--listen", "nonsense"], mentioning: "--listen"),
-            greetsClientsAtOnce, countStopsTheServer, survivesClientsThatLeave, closesEveryConnection,
+            greetsClientsAtOnce, openClientsDoNotHoldUpTheNext, countStopsTheServer, survivesClientsThatLeave,
+            closesEveryConnection,
             .stopsOnSIGTERM(["--listen", "127.0.0.1:0"]),
         ])
 
@@ -37,6 +39,36 @@ enum Lab06: GradedLab {
         let clients = try connectAll(c, lab, 5, to: address)
         c.note("peer: 5 clients connect, all before any of them reads; then each reads until EOF")
         try expectGreetings(c, lab, clients)
+        lab.terminate()
+    }
+
+    /// What a thread per connection buys, seen from outside: clients that keep their
+    /// connections open hold up no one else. Each handler ends in `closeGracefully()`, which
+    /// waits up to 2 s for the client's EOF; four clients that never send it hold a
+    /// one-at-a-time server for at least 8 s before it accepts the fifth, while a server with
+    /// a thread per connection greets the fifth at once. The bound (4 s) is half of that.
+    static let openClientsDoNotHoldUpTheNext = Check(
+        "four clients that keep their connections open do not hold up a fifth", points: 3,
+        limit: .seconds(15), section: "One thread per connection"
+    ) { c in
+        let lab = try c.start(["--listen", "127.0.0.1:0"])
+        let address = try c.listeningAddress(lab)
+        let silent = try connectAll(c, lab, 4, to: address)
+        c.note("peer: 4 clients connect, then neither read, send, nor close (each handler waits for their EOF)")
+        let next = try connectAll(c, lab, 1, to: address)[0]
+        let bound = Duration.seconds(4)
+        c.note("peer: a fifth client connects and reads until EOF, for at most \(seconds(bound))")
+        let (bytes, ending) = readAll(next, until: .after(min(bound, c.remaining)))
+        next.close()
+        c.note("peer: the fifth client read \(excerpt(bytes)), then \(ending ?? "EOF")")
+        if bytes.isEmpty && ending != nil, lab.isRunning {
+            throw CheckFailure(
+                "the fifth client got nothing within \(seconds(bound)) while four others kept their connections "
+                    + "open: the server serves one connection at a time, so each open client holds up everyone after it; "
+                    + "give each accepted connection its own thread (Serving.start) and go straight back to accept")
+        }
+        try expectGreeting(c, lab, bytes, ending)
+        silent.forEach { $0.close() }  // their handlers' waits end now, so SIGTERM ends the server at once
         lab.terminate()
     }
 

@@ -1,12 +1,13 @@
-// An instructor's class run, as GRADING.md promises it: one `grade --submissions` over a
-// class folder that holds the awkward cases at once, with the sandbox on.
-//   clean    the reference labs                    zipped   the same, with a stale .build, its own
-//   nested   the same, one folder down                      Package.swift and a changed module
-//   partial  lab 3 only (lab 1 missing)             broken   lab 1 does not compile
-//   notes    no project at all                      forger   lab 3 works, and starts a detached
-//            process that tries to rewrite the reports, write into the checkout and read the checks.
-// Same solutions, same score; every folder a row; nothing the forger does changes a grade or
-// the checkout. Skipped, saying why, where no sandbox can be made (not root, no bwrap).
+// An instructor's class run, as GRADING.md promises it: one `grade --submissions` of the
+// whole course over a class folder that holds the awkward cases at once, with the sandbox on.
+//   clean    every reference lab: each lab of the course is built and checked in the sandbox
+//   zipped   labs 1 and 3, with a stale .build, its own Package.swift and a changed module
+//   nested   labs 1 and 3, one folder down          partial  lab 3 only
+//   broken   lab 1 does not compile, lab 3 does     notes    no project at all
+//   forger   labs 1 and 3; lab 3 starts a detached process that tries to rewrite the reports,
+//            write into the checkout and read the checks.
+// Same solutions, same score; every folder a row, out of the whole course; nothing the forger
+// does changes a grade or the checkout. Skipped, saying why, where no sandbox can be made.
 import Foundation
 import Grading
 import Testing
@@ -25,7 +26,7 @@ import Testing
         try makeClass(in: folder, out: out, stolen: stolen, checks: checks)
 
         let run = try await onThread {
-            try runGrade(["--submissions", folder.path, "--labs", "1,3", "--jobs", "2", "--out", out.path])
+            try runGrade(["--submissions", folder.path, "--jobs", "2", "--out", out.path])
         }
         try #require(run.status == 0, "grade --submissions failed:\n\(run.output)")
         let reportsBefore = try reportFiles(out)
@@ -42,15 +43,37 @@ import Testing
             try JSONDecoder().decode(
                 GradeReport.self, from: Data(contentsOf: out.appendingPathComponent("\(name)/grade.json")))
         }
+        // Every lab of the course was graded, and the reference passes each one in the sandbox:
+        // a lab added to the course without checks, or whose checks fail sandboxed, fails here.
         let clean = try report("clean")
+        let courseLabs = try FileManager.default.contentsOfDirectory(
+            atPath: Paths.root.appendingPathComponent("Labs").path
+        )
+        .compactMap { $0.first?.isNumber == true ? Int($0.prefix { $0.isNumber }) : nil }.sorted()
+        #expect(courseLabs.count >= 13 && Registry.labs.map(\.number) == courseLabs)
+        #expect(clean.labs.map(\.lab) == courseLabs, "graded \(clean.labs.map(\.lab)), the course has \(courseLabs)")
         #expect(clean.points == clean.possible && clean.possible > 0, "\(clean.table)")
+        for lab in clean.labs where lab.points < lab.possible {
+            let failed = lab.checks.filter { $0.status != .passed }
+            Issue.record(
+                "lab \(lab.lab), sandboxed: \(failed.map { "\($0.name)\n\($0.message)" }.joined(separator: "\n"))")
+        }
         #expect(clean.submission == "clean" && clean.gradedAt != nil && clean.grader != nil)
         #expect(clean.sandboxed == true && clean.sourcesSHA256?.count == 64)
+        let points = { (report: GradeReport, lab: Int) in report.labs.first { $0.lab == lab }?.points }
         for name in ["zipped", "nested", "forger"] {
             let other = try report(name)
-            #expect(other.points == clean.points && other.possible == clean.possible, "\(name):\n\(other.table)")
+            #expect(other.possible == clean.possible && other.labs.map(\.lab) == courseLabs, "\(name)")
+            #expect(
+                points(other, 1) == points(clean, 1) && points(other, 3) == points(clean, 3)
+                    && other.points == (points(clean, 1) ?? 0) + (points(clean, 3) ?? 0),
+                "\(name):\n\(other.table)")
+            #expect(
+                other.labs.filter { ![1, 3].contains($0.lab) }.allSatisfy {
+                    $0.checks.allSatisfy { $0.message.hasPrefix("missing:") }
+                }, "\(name): the labs it does not have score 0, missing")
         }
-        #expect(try report("nested").sourcesSHA256 == clean.sourcesSHA256, "the same labs hash the same")
+        #expect(try report("nested").sourcesSHA256 == report("zipped").sourcesSHA256, "the same labs hash the same")
         let zipped = try report("zipped").notes ?? []
         for ignored in [".build", "Package.swift", "shared code"] {
             #expect(zipped.contains { $0.hasPrefix("ignored:") && $0.contains(ignored) }, "\(ignored): \(zipped)")
@@ -80,15 +103,20 @@ import Testing
     func makeClass(in folder: URL, out: URL, stolen: URL, checks: URL) throws {
         let manager = FileManager.default
         let labs = Paths.root.appendingPathComponent("Labs")
-        func project(_ path: String) throws -> URL {
+        // A project with the reference's labs (`only` those, when given).
+        func project(_ path: String, only: [String]? = nil) throws -> URL {
             let root = folder.appendingPathComponent(path)
-            try manager.createDirectory(at: root, withIntermediateDirectories: true)
-            try manager.copyItem(at: labs, to: root.appendingPathComponent("Labs"))
+            try manager.createDirectory(at: root.appendingPathComponent("Labs"), withIntermediateDirectories: true)
+            for lab in try only ?? manager.contentsOfDirectory(atPath: labs.path) {
+                try manager.copyItem(
+                    at: labs.appendingPathComponent(lab), to: root.appendingPathComponent("Labs/\(lab)"))
+            }
             return root
         }
+        let oneAndThree = ["01-stream-and-datagram", "03-blocking-read"]
         _ = try project("clean")
-        _ = try project("nested/swift-net-guide")
-        let zipped = try project("zipped")
+        _ = try project("nested/swift-net-guide", only: oneAndThree)
+        let zipped = try project("zipped", only: oneAndThree)
         try manager.createDirectory(
             at: zipped.appendingPathComponent(".build/debug"), withIntermediateDirectories: true)
         try write("#!/bin/sh\necho stale\n", to: zipped.appendingPathComponent(".build/debug/blocking-read"))
@@ -101,7 +129,7 @@ import Testing
         try manager.createDirectory(at: partial, withIntermediateDirectories: true)
         try manager.copyItem(
             at: labs.appendingPathComponent("03-blocking-read"), to: partial.appendingPathComponent("03-blocking-read"))
-        let broken = try project("broken")
+        let broken = try project("broken", only: oneAndThree)
         let one = broken.appendingPathComponent("Labs/01-stream-and-datagram/main.swift")
         try write(try String(contentsOf: one, encoding: .utf8) + "\nthis is not Swift\n", to: one)
         try manager.createDirectory(at: folder.appendingPathComponent("notes"), withIntermediateDirectories: true)
@@ -110,7 +138,7 @@ import Testing
         // The forger: when its lab starts, a detached helper (setsid) waits for the grader to
         // finish, then rewrites every report it can find, writes into the checkout and copies
         // the checks out; and the lab itself fails every check if it can read the checks.
-        let forger = try project("forger")
+        let forger = try project("forger", only: oneAndThree)
         let main = forger.appendingPathComponent("Labs/03-blocking-read/main.swift")
         let script = """
             sleep 3.0917; for f in \(out.path)/*/grade.json \(out.path)/*/junit.xml \(out.path)/summary.csv; do \
