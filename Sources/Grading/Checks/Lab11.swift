@@ -56,12 +56,11 @@ enum EventServerChecks {
                 client.close()  // our FIN: the server waits for it before it counts the connection done
                 guard bytes == greeting, ending == nil else {
                     c.note("peer: client \(number + 1) read \(excerpt(bytes)), then \(ending ?? "EOF")")
-                    lab.terminate()
-                    throw c.failure(
+                    throw stopped(
+                        c, lab,
                         "every client must read exactly the 14 bytes of the greeting, then EOF: send all of it, then "
                             + "close (without --echo, half-close and wait for the client's FIN, so that a client that "
-                            + "wrote first gets its greeting rather than a reset)",
-                        c.finish(lab, within: .milliseconds(200)))
+                            + "wrote first gets its greeting rather than a reset)")
                 }
             }
             c.note("peer: all 20 read the greeting, then EOF, and closed")
@@ -95,11 +94,10 @@ enum EventServerChecks {
             guard bytes == expected, ending == nil else {
                 let same = zip(bytes, expected).prefix { $0 == $1 }.count
                 c.note("peer: read \(bytes.count) bytes (the first \(same) as expected), then \(ending ?? "EOF")")
-                lab.terminate()
-                throw c.failure(
+                throw stopped(
+                    c, lab,
                     "the echo must be every byte, in order: a nonblocking send may take only part of what it is "
-                        + "given (or nothing: EAGAIN); keep the rest and send it when the socket is writable again",
-                    c.finish(lab, within: .milliseconds(200)))
+                        + "given (or nothing: EAGAIN); keep the rest and send it when the socket is writable again")
             }
             c.note("peer: the greeting and all 2 MiB came back, then EOF")
             lab.terminate()
@@ -132,16 +130,21 @@ enum EventServerChecks {
             }
             guard got == greeting else {
                 c.note("peer: the second client read \(excerpt(got)) in 3 s")
-                lab.terminate()
-                throw c.failure(
+                throw stopped(
+                    c, lab,
                     "the loop must never wait for one client: when a send says EAGAIN, keep the rest, ask for "
                         + "EPOLLOUT and go back to epoll_wait; a loop that tries the send again and again serves "
-                        + "nobody else meanwhile",
-                    c.finish(lab, within: .milliseconds(200)))
+                        + "nobody else meanwhile")
             }
             c.note("peer: the second client got its greeting while the first still read nothing")
             lab.terminate()
         }
+    }
+
+    /// The lab stopped at once (it may be stuck: no use waiting), and the failure with its run.
+    static func stopped(_ c: CheckContext, _ lab: LabProcess, _ expected: String) -> CheckFailure {
+        lab.terminate()
+        return c.failure(expected, c.finish(lab, within: .milliseconds(200)))
     }
 
     /// Reads until EOF or the deadline. The second value says why it stopped, if not EOF.
