@@ -142,3 +142,18 @@ final class PythonPeer: @unchecked Sendable {
 
     func stop() async { try? await onThread { [self] in stop() } }
 }
+
+/// Sets a running process's soft limit on descriptors (Python's resource.prlimit, from
+/// outside, as a container's limit would be) and returns the soft limit it had.
+func setDescriptorLimit(of pid: Int32, to soft: String) async throws -> String {
+    let python = try PythonPeer(
+        """
+        import resource
+        soft, hard = resource.prlimit(\(pid), resource.RLIMIT_NOFILE)
+        resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (\(soft), hard))
+        print(soft, flush=True)
+        """)
+    let before = try await python.firstLine()
+    await python.stop()
+    return before
+}

@@ -142,27 +142,12 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         #expect(try await onThread { try fetchAll(from: address) } == helloBytes)
         // Lower the server's descriptor limit below every free descriptor number: accept()
         // fails with EMFILE from now on (Python's resource.prlimit, on the running process).
-        let lower = try PythonPeer(
-            """
-            import resource
-            soft, hard = resource.prlimit(\(pid), resource.RLIMIT_NOFILE)
-            resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (3, hard))
-            print(soft, flush=True)
-            """)
-        let originalLimit = try await lower.firstLine()
-        await lower.stop()
+        let originalLimit = try await setDescriptorLimit(of: pid, to: "3")
         // Two clients wait in the accept queue while the server cannot take them.
         let waiting = try await onThread { try (0..<2).map { _ in try dial("tcp", address, timeout: .seconds(5)) } }
         await pause(.milliseconds(1500))
         #expect(lab.process.isRunning)
-        let raise = try PythonPeer(
-            """
-            import resource
-            resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (\(originalLimit), resource.prlimit(\(pid), resource.RLIMIT_NOFILE)[1]))
-            print("ok", flush=True)
-            """)
-        #expect(try await raise.firstLine() == "ok")
-        await raise.stop()
+        _ = try await setDescriptorLimit(of: pid, to: originalLimit)
         // With descriptors back, the waiting clients are served.
         let greetings = try await onThread {
             try waiting.map { connection in

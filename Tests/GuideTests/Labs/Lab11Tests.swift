@@ -30,30 +30,15 @@ import Testing
         #expect(try await onThread { try fetchAll(from: address) } == helloBytes)
         // The listener stays readable while accept() fails with EMFILE: level-triggered
         // epoll would report it in every wait, a loop spinning at full speed.
-        let lower = try PythonPeer(
-            """
-            import resource
-            soft, hard = resource.prlimit(\(pid), resource.RLIMIT_NOFILE)
-            resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (3, hard))
-            print(soft, flush=True)
-            """)
         let lowered = ContinuousClock.now
-        let originalLimit = try await lower.firstLine()
-        await lower.stop()
+        let originalLimit = try await setDescriptorLimit(of: pid, to: "3")
         let waiting = try await onThread { try (0..<2).map { _ in try dial("tcp", address, timeout: .seconds(5)) } }
         await pause(.milliseconds(1500))
         let cpu = try cpuSeconds(of: pid)
         await pause(.milliseconds(500))
         #expect(try cpuSeconds(of: pid) - cpu < 0.25, "the server should sleep between tries, not spin")
-        let raise = try PythonPeer(
-            """
-            import resource
-            resource.prlimit(\(pid), resource.RLIMIT_NOFILE, (\(originalLimit), resource.prlimit(\(pid), resource.RLIMIT_NOFILE)[1]))
-            print("ok", flush=True)
-            """)
-        #expect(try await raise.firstLine() == "ok")
+        _ = try await setDescriptorLimit(of: pid, to: originalLimit)
         let short = ContinuousClock.now - lowered
-        await raise.stop()
         let greetings = try await onThread {
             try waiting.map { connection in
                 defer { connection.close() }
