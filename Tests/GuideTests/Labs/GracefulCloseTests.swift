@@ -99,39 +99,37 @@ func inBatches<T: Sendable>(_ tries: Int, parallel: Int, _ body: @escaping @Send
 
     /// The linger is bounded: a peer that never stops sending cannot hold the server's thread.
     @Test func theLingerEndsAtItsTimeEvenIfThePeerNeverCloses() async throws {
-        let took = try await onThread { () -> Duration in
-            let listener = try Listener("tcp", "127.0.0.1:0")
-            defer { listener.close() }
-            let client = try dial("tcp", listener.address.description)
-            defer { client.close() }
-            let server = try listener.accept()
-            let sender = Thread {  // writes until the server's close resets it
-                while (try? client.write([UInt8](repeating: 0x61, count: 1024))) != nil {}
-            }
-            sender.start()
-            let start = ContinuousClock.now
-            server.closeGracefully(lingering: .milliseconds(300), discarding: .max)
-            return ContinuousClock.now - start
+        let took = try await timeGracefulClose(lingering: .milliseconds(300), discarding: .max) { client in
+            while (try? client.write([UInt8](repeating: 0x61, count: 1024))) != nil {}  // until the close resets it
         }
         #expect(took >= .milliseconds(250) && took < .seconds(10), "\(took)")
     }
 
     @Test func theLingerEndsAfterItsByteLimit() async throws {
-        let took = try await onThread { () -> Duration in
+        // 200 kB, more than the linger may read, then the client waits.
+        let took = try await timeGracefulClose(lingering: .seconds(30), discarding: 65_536, after: .milliseconds(100)) {
+            _ = try? $0.write([UInt8](repeating: 0x61, count: 200_000))
+        }
+        #expect(took < .seconds(10), "the byte limit, not the 30 s, should have ended it: \(took)")
+    }
+
+    /// How long the server end's graceful close takes while `send` runs on the client's end;
+    /// the close starts `after` the sender does.
+    private func timeGracefulClose(
+        lingering: Duration, discarding: Int, after: Duration = .zero,
+        send: @escaping @Sendable (Connection) -> Void
+    ) async throws -> Duration {
+        try await onThread {
             let listener = try Listener("tcp", "127.0.0.1:0")
             defer { listener.close() }
             let client = try dial("tcp", listener.address.description)
             defer { client.close() }
             let server = try listener.accept()
-            let sender = Thread {  // 200 kB, more than the linger may read, then it waits
-                _ = try? client.write([UInt8](repeating: 0x61, count: 200_000))
-            }
-            sender.start()
-            pause(.milliseconds(100))
+            Thread { send(client) }.start()
+            if after > .zero { pause(after) }
             let start = ContinuousClock.now
-            server.closeGracefully(lingering: .seconds(30), discarding: 65_536)
+            server.closeGracefully(lingering: lingering, discarding: discarding)
             return ContinuousClock.now - start
         }
-        #expect(took < .seconds(10), "the byte limit, not the 30 s, should have ended it: \(took)")
     }
 }

@@ -16,7 +16,11 @@ func fetchAll(from address: String) throws -> [UInt8] {
 
 /// Opens `count` connections first, then reads each to EOF: the server has them all at once.
 func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
-    let connections = try (0..<count).map { _ in try dial("tcp", address, timeout: .seconds(10)) }
+    try readEachToEnd(try (0..<count).map { _ in try dial("tcp", address, timeout: .seconds(10)) })
+}
+
+/// Reads each connection to EOF, in order, then closes them all.
+func readEachToEnd(_ connections: [Connection]) throws -> [[UInt8]] {
     defer { connections.forEach { $0.close() } }
     return try connections.map { connection in
         connection.setReadDeadline(.after(.seconds(10)))
@@ -149,13 +153,7 @@ func openAllThenRead(_ count: Int, from address: String) throws -> [[UInt8]] {
         #expect(lab.process.isRunning)
         _ = try await setDescriptorLimit(of: pid, to: originalLimit)
         // With descriptors back, the waiting clients are served.
-        let greetings = try await onThread {
-            try waiting.map { connection in
-                defer { connection.close() }
-                connection.setReadDeadline(.after(.seconds(10)))
-                return try connection.readToEnd()
-            }
-        }
+        let greetings = try await onThread { try readEachToEnd(waiting) }
         #expect(greetings == [helloBytes, helloBytes])
         let result = try await lab.stop()
         #expect(result.status == 0)

@@ -39,13 +39,7 @@ import Testing
         #expect(try cpuSeconds(of: pid) - cpu < 0.25, "the server should sleep between tries, not spin")
         _ = try await setDescriptorLimit(of: pid, to: originalLimit)
         let short = ContinuousClock.now - lowered
-        let greetings = try await onThread {
-            try waiting.map { connection in
-                defer { connection.close() }
-                connection.setReadDeadline(.after(.seconds(10)))
-                return try connection.readToEnd()
-            }
-        }
+        let greetings = try await onThread { try readEachToEnd(waiting) }
         #expect(greetings == [helloBytes, helloBytes])
         let result = try await server.stop()
         #expect(result.status == 0)
